@@ -52,6 +52,7 @@ def signed_header_names(headers: Mapping[str, str]) -> list[str]:
 
 
 def canonical_request(
+    *,
     method: str,
     path: str,
     raw_query: str,
@@ -104,8 +105,11 @@ def sign(
     ``Host`` (and every other header that is to be signed)."""
     date = next(value for name, value in headers.items() if name.lower() == "x-sdk-date")
     names = signed_header_names(headers)
-    canonical = canonical_request(method, path, raw_query, headers, names, body)
-    return authorization_header(access_key, names, signature(secret_key, string_to_sign(canonical, date)))
+    canonical = canonical_request(
+        method=method, path=path, raw_query=raw_query, headers=headers, signed_headers=names, body=body
+    )
+    to_sign = string_to_sign(canonical, date)
+    return authorization_header(access_key, names, signature(secret_key, to_sign))
 
 
 def parse_authorization(value: str) -> dict[str, str]:
@@ -136,5 +140,12 @@ def expected_signature(
 ) -> str:
     """What the signature of a received request must be (the server's side of ``sign``)."""
     date = next((value for name, value in headers.items() if name.lower() == "x-sdk-date"), "")
-    canonical = canonical_request(method, path, raw_query, headers, signed_headers, body)
+    canonical = canonical_request(
+        method=method,
+        path=path,
+        raw_query=raw_query,
+        headers=headers,
+        signed_headers=signed_headers,
+        body=body,
+    )
     return signature(secret_key, string_to_sign(canonical, date))

@@ -1,0 +1,349 @@
+"""``requests`` authenticators for the three ways to reach DataArts Factory.
+
+Each one mutates a ``requests.PreparedRequest`` in place and is safe to share between the
+worker threads of one session. The stream calls ``handle_unauthorized`` on a ``401`` to learn
+whether sending the request again can help.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import backoff
+import requests
+from requests.auth import AuthBase
+
+from tap_dlf_instances.auth import signing
+from tap_dlf_instances.auth.credentials import (
+    AkSkCredentials,
+    Credentials,
+    IamPasswordCredentials,
+    TokenCredentials,
+)
+from tap_dlf_instances.errors import AuthenticationError
+
+LOGGER = logging.getLogger(__name__)
+
+TOKEN_HEADER = "X-Auth-Token"  # noqa: S105 (a header name)
+PROJECT_HEADER = "X-Project-Id"
+SECURITY_TOKEN_HEADER = "X-Security-Token"  # noqa: S105 (a header name)
+# Only headers we set ourselves are signed: proxies may rewrite User-Agent, Accept, Connection.
+SIGNED_HEADERS = frozenset(
+    {"host", "x-sdk-date", "x-security-token", "x-project-id", "workspace", "content-type"}
+)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+IAM_SETTINGS = "iam_username, iam_password, iam_domain_name and iam_url"
+# A 24 h IAM token is used for almost all of its life; this covers a body without expires_at.
+FALLBACK_TOKEN_LIFETIME = timedelta(hours=1)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DLFAuth(AuthBase):
+    """What every authenticator of the tap offers besides signing a request."""
+
+    def handle_unauthorized(self, request: requests.PreparedRequest) -> bool:
+        """Whether sending ``request`` again (after re-authenticating it) is worth it after a
+        ``401``. Default: no — a refused signature or fixed token will be refused again."""
+        return False
+
+
+class AkSkAuth(DLFAuth):
+    """Signs requests with an access key pair (``SDK-HMAC-SHA256``)."""
+
+    def __init__(
+        self,
+        credentials: AkSkCredentials,
+        project_id: str | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.project_id = project_id
+        self._clock = clock or utc_now
+
+    def __repr__(self) -> str:
+        key = self.credentials.access_key_id
+        return f"AkSkAuth(access_key_id={key!r}, project_id={self.project_id!r})"
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        parts = urlsplit(r.url or "")
+        # The wire must carry exactly the query that is signed, so the query is rewritten to the
+        # canonical form before signing rather than canonicalized on the side.
+        query = signing.canonical_query(signing.query_pairs(parts.query))
+        r.url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+        r.headers["Host"] = host_header(parts.scheme, parts.netloc)
+        r.headers[signing.DATE_HEADER] = signing.sdk_date(self._clock())
+        if self.credentials.security_token:
+            r.headers[SECURITY_TOKEN_HEADER] = self.credentials.security_token
+        else:
+            r.headers.pop(SECURITY_TOKEN_HEADER, None)
+        if self.project_id:
+            r.headers[PROJECT_HEADER] = self.project_id
+
+        to_sign = {name: value for name, value in r.headers.items() if name.lower() in SIGNED_HEADERS}
+        r.headers["Authorization"] = signing.sign(
+            method=r.method or "GET",
+            path=parts.path or "/",
+            raw_query=query,
+            headers=to_sign,
+            body=body_bytes(r.body),
+            access_key=self.credentials.access_key_id,
+            secret_key=self.credentials.secret_access_key,
+        )
+        return r
+
+
+class StaticTokenAuth(DLFAuth):
+    """Sends a ready IAM token as it is; it cannot be renewed, so a ``401`` is final."""
+
+    def __init__(self, credentials: TokenCredentials, project_id: str | None = None) -> None:
+        self.credentials = credentials
+        self.project_id = project_id
+
+    def __repr__(self) -> str:
+        return f"StaticTokenAuth(project_id={self.project_id!r})"
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers[TOKEN_HEADER] = self.credentials.token
+        if self.project_id:
+            r.headers[PROJECT_HEADER] = self.project_id
+        return r
+
+
+def _no_auth(r: requests.PreparedRequest) -> requests.PreparedRequest:
+    return r
+
+
+class _TransientLoginError(Exception):
+    """A login answer worth retrying (5xx, 429); the message carries no secret."""
+
+
+class IamTokenAuth(DLFAuth):
+    """Logs in to IAM with a user's password, sends the token, renews it before it expires."""
+
+    def __init__(
+        self,
+        credentials: IamPasswordCredentials,
+        *,
+        iam_url: str,
+        project_id: str,
+        session: requests.Session,
+        timeout: float = 60,
+        refresh_margin: timedelta = timedelta(minutes=30),
+        clock: Clock | None = None,
+        login_tries: int = 4,
+        retry_wait: float = 1.0,
+    ) -> None:
+        self.credentials = credentials
+        self.iam_url = iam_url.rstrip("/")
+        self.project_id = project_id
+        self.session = session
+        self.timeout = timeout
+        self.refresh_margin = refresh_margin
+        self.login_tries = login_tries
+        self.retry_wait = retry_wait
+        self._clock = clock or utc_now
+        # Held across the login itself: threads that need a token meanwhile wait and reuse it.
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._refresh_at: datetime | None = None
+        self._token_after_401 = False
+        self._next_login_after_401 = False
+        # IAM locks a user after a few wrong passwords: one refusal ends all logins of the run.
+        self._refused: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"IamTokenAuth(iam_url={self.iam_url!r}, username={self.credentials.username!r}, "
+            f"domain_name={self.credentials.domain_name!r}, project_id={self.project_id!r})"
+        )
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers[TOKEN_HEADER] = self.token()
+        r.headers[PROJECT_HEADER] = self.project_id
+        return r
+
+    def token(self) -> str:
+        """The current token, logging in first when there is none or it is about to expire."""
+        with self._lock:
+            if self._token is None or self._refresh_at is None or self._clock() >= self._refresh_at:
+                self._login()
+            assert self._token is not None
+            return self._token
+
+    def handle_unauthorized(self, request: requests.PreparedRequest) -> bool:
+        carried = request.headers.get(TOKEN_HEADER)
+        if not carried:
+            return False
+        with self._lock:
+            if carried != self._token:
+                # Another thread already replaced (or dropped) that token: retry with the new one.
+                return True
+            if self._token_after_401:
+                # The token from a re-login forced by a 401 is refused too: the user cannot read.
+                return False
+            self._token = None
+            self._next_login_after_401 = True
+            return True
+
+    def _login(self) -> None:
+        if self._refused is not None:
+            raise AuthenticationError(self._refused)
+        obtained_at = self._clock()
+        token, lifetime = self._request_token()
+        # Renew refresh_margin before expiry, or at half-life for tokens shorter than twice that,
+        # so that a token living seconds (tests, odd IAMs) is still used before it dies.
+        self._refresh_at = obtained_at + lifetime - min(self.refresh_margin, lifetime / 2)
+        self._token = token
+        self._token_after_401 = self._next_login_after_401
+        self._next_login_after_401 = False
+        LOGGER.info("Logged in to IAM as %s; token valid for %s", self.credentials.username, lifetime)
+
+    def _request_token(self) -> tuple[str, timedelta]:
+        post = backoff.on_exception(
+            backoff.expo,
+            (requests.ConnectionError, requests.Timeout, _TransientLoginError),
+            max_tries=self.login_tries,
+            factor=self.retry_wait,
+            logger=LOGGER,
+        )(self._post_login)
+        try:
+            response = post()
+        except (requests.ConnectionError, requests.Timeout, _TransientLoginError) as exc:
+            raise AuthenticationError(
+                f"Could not log in to IAM at {self.iam_url} after {self.login_tries} tries "
+                f"({self._scrub(str(exc))}); check iam_url and the network."
+            ) from None
+        except requests.RequestException as exc:
+            raise AuthenticationError(
+                f"Could not log in to IAM at {self.iam_url} ({self._scrub(str(exc))}); check iam_url."
+            ) from None
+        if response.status_code not in (200, 201):
+            self._refused = (
+                f"IAM at {self.iam_url} refused the login of user {self.credentials.username!r} "
+                f"in domain {self.credentials.domain_name!r} (HTTP {response.status_code}: "
+                f"{self._scrub(iam_message(response))}); check {IAM_SETTINGS}."
+            )
+            raise AuthenticationError(self._refused)
+        token = response.headers.get("X-Subject-Token")
+        if not token:
+            raise AuthenticationError(
+                f"IAM at {self.iam_url} answered the login without an X-Subject-Token header; "
+                f"check iam_url (it must be the IAM endpoint, e.g. https://iam.<region>.myhuaweicloud.com)."
+            )
+        return token, token_lifetime(response, self._clock())
+
+    def _post_login(self) -> requests.Response:
+        response = self.session.post(
+            f"{self.iam_url}/v3/auth/tokens",
+            json=self._login_body(),
+            timeout=self.timeout,
+            # The tap's session may have this very authenticator as its auth: never apply it here.
+            auth=_no_auth,
+        )
+        if response.status_code == 429 or response.status_code >= 500:
+            raise _TransientLoginError(f"HTTP {response.status_code}: {iam_message(response)}")
+        return response
+
+    def _login_body(self) -> dict[str, Any]:
+        user = {
+            "name": self.credentials.username,
+            "password": self.credentials.password,
+            "domain": {"name": self.credentials.domain_name},
+        }
+        return {
+            "auth": {
+                "identity": {"methods": ["password"], "password": {"user": user}},
+                "scope": {"project": {"id": self.project_id}},
+            }
+        }
+
+    def _scrub(self, text: str) -> str:
+        # An IAM (or proxy) could echo the request back; the password must never reach a log.
+        password = self.credentials.password
+        return text.replace(password, "***") if password else text
+
+
+def build_authenticator(
+    credentials: Credentials,
+    *,
+    project_id: str,
+    iam_url: str,
+    session: requests.Session,
+    timeout: float,
+) -> DLFAuth:
+    """The authenticator for the configured kind of credentials."""
+    if isinstance(credentials, AkSkCredentials):
+        return AkSkAuth(credentials, project_id=project_id)
+    if isinstance(credentials, IamPasswordCredentials):
+        return IamTokenAuth(
+            credentials, iam_url=iam_url, project_id=project_id, session=session, timeout=timeout
+        )
+    return StaticTokenAuth(credentials, project_id=project_id)
+
+
+def host_header(scheme: str, netloc: str) -> str:
+    """``Host`` as the SDK signs it: host, plus the port unless it is the scheme's default."""
+    hostport = netloc.rpartition("@")[2]
+    host, sep, port = hostport.rpartition(":")
+    if "]" in port:
+        return hostport  # a bare IPv6 literal such as [::1]
+    if sep and port.isdigit() and int(port) == DEFAULT_PORTS.get(scheme.lower()):
+        return host
+    return hostport
+
+
+def body_bytes(body: bytes | str | Any) -> bytes | None:
+    if body is None or isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    raise TypeError("AK/SK signing needs the whole body in memory, not a stream or file")
+
+
+def token_lifetime(response: requests.Response, now: datetime) -> timedelta:
+    """How long a new token lives, by IAM's own clock (``expires_at - issued_at``), so that a
+    skewed local clock neither renews too late nor logs in on every request."""
+    try:
+        token = response.json()["token"]
+        expires_at = parse_time(token["expires_at"])
+        issued_at = parse_time(token["issued_at"]) if token.get("issued_at") else None
+    except (ValueError, KeyError, TypeError):
+        LOGGER.warning("IAM token without a readable expires_at; renewing it within an hour.")
+        return FALLBACK_TOKEN_LIFETIME
+    # Without issued_at the token was issued just now, as far as we can tell.
+    lifetime = expires_at - (issued_at or now)
+    if lifetime <= timedelta(0):
+        LOGGER.warning("IAM token already expired by the local clock; renewing it within an hour.")
+        return FALLBACK_TOKEN_LIFETIME
+    return lifetime
+
+
+def parse_time(raw: str) -> datetime:
+    moment = datetime.fromisoformat(raw)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def iam_message(response: requests.Response) -> str:
+    """The error text of an IAM (``error.message``) or API gateway (``error_msg``) answer."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return response.reason or "no message"
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if payload.get("error_msg"):
+            return str(payload["error_msg"])
+    return response.reason or "no message"

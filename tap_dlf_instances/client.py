@@ -1,0 +1,286 @@
+"""The base stream for DataArts Factory V2 endpoints: URLs, headers, errors, retries, pacing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Callable, Generator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+import requests
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.streams import RESTStream
+
+from tap_dlf_instances.auth.credentials import AkSkCredentials, Credentials, TokenCredentials
+from tap_dlf_instances.errors import ApiError, AuthenticationError
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+    from tap_dlf_instances.auth.authenticators import DLFAuth
+    from tap_dlf_instances.pacing import RequestPacer
+    from tap_dlf_instances.settings import Settings
+    from tap_dlf_instances.tap import TapDLFInstances
+
+#: Huawei's advice when a 429 comes without ``Retry-After``: wait 2 to 5 seconds.
+THROTTLE_WAIT_SECONDS = (2.0, 5.0)
+MAX_BACKOFF_SECONDS = 60.0
+_BODY_ATTR = "_dlf_body"
+
+
+class JobNotFoundError(ApiError):
+    """``DLF.0100``: the job named in the path does not exist (in this workspace)."""
+
+
+class ThrottledError(RetriableAPIError):
+    """A 429: retried after ``Retry-After`` or Huawei's advised pause."""
+
+    def __init__(self, message: str, response: requests.Response, wait: float) -> None:
+        super().__init__(message, response)
+        self.wait = wait
+
+
+class UnauthorizedRetryError(RetriableAPIError):
+    """A 401 after which the authenticator obtained a new token: retry at once."""
+
+
+def parsed_body(response: requests.Response) -> dict[str, Any]:
+    """The response's JSON body, parsed once (in ``validate_response``) and kept on it."""
+    body = getattr(response, _BODY_ATTR, None)
+    if body is None:
+        body = _parse_json_object(response)
+        setattr(response, _BODY_ATTR, body)
+    return body
+
+
+def _parse_json_object(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        kind = "HTML" if response.content.lstrip()[:1] == b"<" else "not a JSON object"
+        msg = (
+            f"{response.request.method} {_path_of(response)} answered {response.status_code} "
+            f"with a body that is {kind} ({len(response.content)} bytes; cut short or from a gateway)"
+        )
+        raise RetriableAPIError(msg, response)
+    return body
+
+
+def _path_of(response: requests.Response) -> str:
+    return response.request.path_url if response.request else response.url
+
+
+def error_fields(response: requests.Response) -> tuple[str | None, str]:
+    """The API's ``error_code`` and ``error_msg``, tolerating bodies of other shapes."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return None, response.text[:200].strip() or response.reason
+    if not isinstance(body, dict):
+        return None, str(body)[:200]
+    return body.get("error_code"), str(body.get("error_msg") or body.get("message") or body)[:500]
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def credential_settings(credentials: Credentials) -> str:
+    """The settings a user should check when these credentials are refused."""
+    if isinstance(credentials, AkSkCredentials):
+        names = "`access_key_id`, `secret_access_key`" + (
+            " and `security_token` (temporary credentials expire)" if credentials.security_token else ""
+        )
+        return names
+    if isinstance(credentials, TokenCredentials):
+        return "`auth_token` (IAM tokens expire after 24 hours)"
+    return "`iam_username`, `iam_password`, `iam_domain_name`"
+
+
+class DLFStream(RESTStream[int]):
+    """Shared request behaviour of the DataArts Factory streams."""
+
+    _LOG_REQUEST_METRICS = False
+
+    def __init__(self, tap: TapDLFInstances) -> None:
+        self._dlf_tap = tap
+        super().__init__(tap=tap)
+
+    @property
+    def settings(self) -> Settings:
+        return self._dlf_tap.settings
+
+    @property
+    def url_base(self) -> str:
+        return f"{self.settings.api_url}/v2/{self.settings.project_id}/factory"
+
+    @property
+    def http_headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": self.user_agent}
+        if self.settings.workspace:
+            headers["workspace"] = self.settings.workspace
+        return headers
+
+    @property
+    def authenticator(self) -> DLFAuth:
+        return self._dlf_tap.authenticator
+
+    @property
+    def pacer(self) -> RequestPacer:
+        return self._dlf_tap.pacer
+
+    @property
+    def requests_session(self) -> requests.Session:
+        return self._dlf_tap.requests_session
+
+    @property
+    def timeout(self) -> int:
+        return int(self.settings.request_timeout)
+
+    def _request(
+        self,
+        prepared_request: requests.PreparedRequest,
+        context: Context | None,
+    ) -> requests.Response:
+        self.pacer.wait()
+        return super()._request(prepared_request, context)
+
+    # Errors
+
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status == HTTPStatus.TOO_MANY_REQUESTS:
+            wait = retry_after_seconds(response)
+            if wait is None:
+                wait = random.uniform(*THROTTLE_WAIT_SECONDS)
+            self.pacer.hold(wait)
+            code, message = error_fields(response)
+            raise ThrottledError(f"throttled (429 {code}): {message}", response, wait)
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            code, message = error_fields(response)
+            raise RetriableAPIError(f"server error {status} {code or ''}: {message}".strip(), response)
+        if status == HTTPStatus.UNAUTHORIZED:
+            self._raise_unauthorized(response)
+        if status >= HTTPStatus.BAD_REQUEST:
+            self._raise_client_error(response)
+        parsed_body(response)  # a 200 with HTML or a cut-short body is retried
+
+    def _raise_unauthorized(self, response: requests.Response) -> None:
+        code, message = error_fields(response)
+        if code == "APIGW.0303":
+            raise AuthenticationError(
+                f"The API refused the request time (APIGW.0303: {message}): check the clock of "
+                "this machine; AK/SK signatures are only accepted within 15 minutes of the "
+                "server's time."
+            )
+        if self.authenticator.handle_unauthorized(response.request):
+            raise UnauthorizedRetryError(f"401 {code}: {message}; retrying with a new token", response)
+        raise AuthenticationError(
+            f"The API refused the credentials (401 {code}: {message}). Check "
+            f"{credential_settings(self.settings.credentials)} and `project_id`."
+        )
+
+    def _raise_client_error(self, response: requests.Response) -> None:
+        code, message = error_fields(response)
+        where = f"{response.request.method} {_path_of(response)}"
+        if code == "DLF.0100":
+            raise JobNotFoundError(f"{where}: {code} {message}", status=response.status_code, error_code=code)
+        if code == "APIGW.0106":
+            hint = "Set `workspace` to the workspace ID (DataArts Studio console, Workspaces)."
+        elif code == "APIGW.0101" or response.status_code == HTTPStatus.NOT_FOUND:
+            hint = (
+                "Check `api_url` or `region`: V2 DataArts Factory APIs live on "
+                "https://dayu.<region>.myhuaweicloud.com, not on dayu-dlf."
+            )
+        elif response.status_code == HTTPStatus.FORBIDDEN:
+            hint = "Check that the credentials may read DataArts Factory in `project_id` and `workspace`."
+        else:
+            hint = "This is not retried."
+        raise ApiError(
+            f"The DataArts Factory API refused {where} with {response.status_code} "
+            f"{code or ''}: {message}. {hint}".replace("  ", " "),
+            status=response.status_code,
+            error_code=code,
+        )
+
+    # Retries
+
+    def backoff_wait_generator(self) -> Generator[float, Any, None]:
+        """Waits chosen from the failure: ``Retry-After`` or 2-5 s on a 429, none after a token
+        refresh, exponential (1, 2, 4 ... 60 s) otherwise."""
+        attempt = 0
+        exception = yield  # type: ignore[misc]  # primed by backoff with send(None)
+        while True:
+            attempt += 1
+            if isinstance(exception, ThrottledError):
+                wait = exception.wait
+            elif isinstance(exception, UnauthorizedRetryError):
+                wait = 0.0
+            else:
+                wait = min(MAX_BACKOFF_SECONDS, 2.0 ** (attempt - 1))
+            exception = yield wait
+
+    def backoff_jitter(self, value: float) -> float:
+        return value * random.uniform(1.0, 1.1)
+
+    def backoff_max_tries(self) -> int:
+        return self.settings.max_retries + 1
+
+    def backoff_handler(self, details: Any) -> None:
+        exc = details.get("exception")
+        self.log(
+            "Retrying %s in %.1f s (attempt %d of %d): %s",
+            self.name,
+            details.get("wait") or 0.0,
+            details.get("tries"),
+            self.backoff_max_tries(),
+            exc if isinstance(exc, RetriableAPIError) else type(exc).__name__,
+            level=logging.WARNING,
+        )
+
+    def request_decorator(self, func: Callable[..., requests.Response]) -> Callable[..., requests.Response]:
+        retrying = super().request_decorator(func)
+        tries = self.backoff_max_tries()
+
+        def request_or_explain(
+            prepared_request: requests.PreparedRequest, context: Context | None
+        ) -> requests.Response:
+            try:
+                return retrying(prepared_request, context)
+            except RetriableAPIError as exc:
+                raise ApiError(
+                    f"Gave up on {prepared_request.method} {prepared_request.path_url} after "
+                    f"{tries} attempts: {exc}. Raise `max_retries` or try again later.",
+                    status=exc.response.status_code if exc.response is not None else 0,
+                ) from None
+            except (requests.ConnectionError, requests.Timeout, ConnectionResetError) as exc:
+                raise ApiError(
+                    f"Gave up on {prepared_request.method} {prepared_request.path_url} after "
+                    f"{tries} attempts: {type(exc).__name__} ({_short(exc)}). Check `api_url` "
+                    "or `region` and the network, or raise `request_timeout`.",
+                    status=0,
+                ) from None
+
+        return request_or_explain
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:200] + "..."

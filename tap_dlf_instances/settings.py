@@ -1,0 +1,333 @@
+"""Reading the tap's config into checked, typed settings, with one clear sentence per mistake."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from tap_dlf_instances.auth.credentials import (
+    AkSkCredentials,
+    Credentials,
+    IamPasswordCredentials,
+    TokenCredentials,
+)
+from tap_dlf_instances.errors import ConfigError
+from tap_dlf_instances.paging import OffsetMode
+
+#: Regions of Huawei Cloud's European sovereign cloud, whose endpoints end in ``.eu``.
+EU_SOVEREIGN_REGIONS = frozenset({"eu-west-101"})
+DEFAULT_HISTORY_DAYS = 30
+INSTANCE_STATUSES = (
+    "waiting",
+    "running",
+    "success",
+    "fail",
+    "running-exception",
+    "skip-by-depend",
+    "freeze",
+    "pause",
+    "manual-stop",
+)
+INSTANCE_TYPES = (0, 2, 5, 6, 7)
+
+AUTH_METHODS: dict[str, tuple[str, ...]] = {
+    "AK/SK signing": ("access_key_id", "secret_access_key"),
+    "a ready IAM token": ("auth_token",),
+    "IAM password login": ("iam_username", "iam_password", "iam_domain_name"),
+}
+#: Settings that belong to an auth method without being enough to choose it.
+AUTH_EXTRAS = {"security_token": "AK/SK signing"}
+
+
+@dataclass(frozen=True)
+class InstanceFilters:
+    """Optional filters passed to the instances API as they are."""
+
+    status: str | None = None
+    instance_type: int | None = None
+    force_success: bool | None = None
+    ignore_success: bool | None = None
+
+    def as_params(self) -> dict[str, str | int]:
+        params: dict[str, str | int] = {}
+        if self.status is not None:
+            params["status"] = self.status
+        if self.instance_type is not None:
+            params["instance_type"] = self.instance_type
+        if self.force_success is not None:
+            params["force_success"] = str(self.force_success).lower()
+        if self.ignore_success is not None:
+            params["ignore_success"] = str(self.ignore_success).lower()
+        return params
+
+    @property
+    def active(self) -> bool:
+        return bool(self.as_params())
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_id: str
+    api_url: str
+    iam_url: str
+    workspace: str | None
+    job_names: tuple[str, ...] | None
+    realtime_job_nodes: Mapping[str, tuple[str, ...]]
+    start_date: datetime
+    end_date: datetime | None
+    credentials: Credentials
+    lookback: timedelta
+    page_size: int
+    window_days: float
+    offset_mode: OffsetMode
+    filters: InstanceFilters
+    max_requests_per_second: float
+    max_workers: int
+    request_timeout: float
+    max_retries: int
+    shard_index: int
+    shard_count: int
+
+
+def parse_settings(config: Mapping[str, Any], *, now: datetime | None = None) -> Settings:
+    """Check ``config`` and return the settings; raise ``ConfigError`` naming the bad setting."""
+    now = now or datetime.now(UTC)
+    project_id = _required_text(config, "project_id")
+    region = _optional_text(config, "region")
+    api_url = _url(config, "api_url") or _region_url(region, "dayu", "api_url")
+    iam_url = _url(config, "iam_url") or (_region_url(region, "iam", "iam_url") if region else "")
+    credentials = _credentials(config)
+    if isinstance(credentials, IamPasswordCredentials) and not iam_url:
+        raise ConfigError(
+            "IAM password login needs the IAM endpoint: set `region` (e.g. cn-north-4) or `iam_url`."
+        )
+    start_date = _datetime(config, "start_date") or (
+        now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=DEFAULT_HISTORY_DAYS)
+    )
+    end_date = _datetime(config, "end_date")
+    if end_date is not None and end_date <= start_date:
+        raise ConfigError(
+            f"Setting `end_date` ({end_date.isoformat()}) must be later than `start_date` "
+            f"({start_date.isoformat()})."
+        )
+    shard_count = _integer(config, "shard_count", default=1, low=1, high=10_000)
+    shard_index = _integer(config, "shard_index", default=0, low=0, high=10_000)
+    if shard_index >= shard_count:
+        raise ConfigError(
+            f"Setting `shard_index` must be between 0 and `shard_count` - 1 ({shard_count - 1}), "
+            f"got {shard_index}."
+        )
+    return Settings(
+        project_id=project_id,
+        api_url=api_url.rstrip("/"),
+        iam_url=iam_url.rstrip("/"),
+        workspace=_optional_text(config, "workspace"),
+        job_names=_job_names(config),
+        realtime_job_nodes=_realtime_job_nodes(config),
+        start_date=start_date,
+        end_date=end_date,
+        credentials=credentials,
+        lookback=timedelta(hours=_number(config, "lookback_window_hours", 24, low=0, high=24 * 366)),
+        page_size=_integer(config, "page_size", default=1000, low=1, high=1000),
+        window_days=_number(config, "window_days", 30, low=0.01, high=30),
+        offset_mode=_choice(config, "offset_mode", OffsetMode),
+        filters=_filters(config),
+        max_requests_per_second=_number(config, "max_requests_per_second", 10, low=0.1, high=1000),
+        max_workers=_integer(config, "max_workers", default=4, low=1, high=64),
+        request_timeout=_number(config, "request_timeout", 60, low=1, high=3600),
+        max_retries=_integer(config, "max_retries", default=8, low=0, high=100),
+        shard_index=shard_index,
+        shard_count=shard_count,
+    )
+
+
+def _present(config: Mapping[str, Any], name: str) -> bool:
+    value = config.get(name)
+    return value is not None and value != ""
+
+
+def _required_text(config: Mapping[str, Any], name: str) -> str:
+    value = _optional_text(config, name)
+    if value is None:
+        raise ConfigError(f"Setting `{name}` is required.")
+    return value
+
+
+def _optional_text(config: Mapping[str, Any], name: str) -> str | None:
+    value = config.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"Setting `{name}` must be a non-empty string.")
+    return value.strip()
+
+
+def _url(config: Mapping[str, Any], name: str) -> str | None:
+    value = _optional_text(config, name)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError(f"Setting `{name}` must be an http(s) URL such as https://host, got {value!r}.")
+    return value
+
+
+def _region_url(region: str | None, service: str, setting: str) -> str:
+    if region is None:
+        raise ConfigError(
+            f"Set `region` (e.g. cn-north-4) or `{setting}`: without either the tap does not know "
+            "which endpoint to call."
+        )
+    domain = "myhuaweicloud.eu" if region in EU_SOVEREIGN_REGIONS else "myhuaweicloud.com"
+    return f"https://{service}.{region}.{domain}"
+
+
+def _credentials(config: Mapping[str, Any]) -> Credentials:
+    chosen = [
+        method for method, names in AUTH_METHODS.items() if any(_present(config, name) for name in names)
+    ]
+    if not chosen:
+        raise ConfigError(
+            "No authentication is configured: set `access_key_id` and `secret_access_key` "
+            "(AK/SK signing), or `auth_token`, or `iam_username`, `iam_password` and "
+            "`iam_domain_name` (IAM password login)."
+        )
+    if len(chosen) > 1:
+        raise ConfigError(
+            f"Exactly one way to authenticate is allowed, but settings for {' and '.join(chosen)} "
+            "are both present: remove all but one."
+        )
+    method = chosen[0]
+    missing = [name for name in AUTH_METHODS[method] if not _present(config, name)]
+    if missing:
+        raise ConfigError(
+            f"{method} needs {', '.join(f'`{n}`' for n in AUTH_METHODS[method])}; "
+            f"missing: {', '.join(f'`{n}`' for n in missing)}."
+        )
+    for extra, owner in AUTH_EXTRAS.items():
+        if _present(config, extra) and method != owner:
+            raise ConfigError(f"Setting `{extra}` only goes with {owner}; remove it or use {owner}.")
+    if method == "AK/SK signing":
+        return AkSkCredentials(
+            access_key_id=_required_text(config, "access_key_id"),
+            secret_access_key=_required_text(config, "secret_access_key"),
+            security_token=_optional_text(config, "security_token"),
+        )
+    if method == "a ready IAM token":
+        return TokenCredentials(token=_required_text(config, "auth_token"))
+    return IamPasswordCredentials(
+        username=_required_text(config, "iam_username"),
+        password=_required_text(config, "iam_password"),
+        domain_name=_required_text(config, "iam_domain_name"),
+    )
+
+
+def _datetime(config: Mapping[str, Any], name: str) -> datetime | None:
+    value = config.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigError(
+                f"Setting `{name}` must be an ISO 8601 date-time such as 2026-01-31T00:00:00Z, got {value!r}."
+            ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _number(config: Mapping[str, Any], name: str, default: float, *, low: float, high: float) -> float:
+    value = config.get(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not low <= number <= high:
+        raise ConfigError(f"Setting `{name}` must be a number from {low:g} to {high:g}, got {value!r}.")
+    return number
+
+
+def _integer(config: Mapping[str, Any], name: str, *, default: int, low: int, high: int) -> int:
+    value = config.get(name)
+    if value is None:
+        return default
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"Setting `{name}` must be a whole number from {low} to {high}, got {value!r}.")
+    return value
+
+
+def _choice(config: Mapping[str, Any], name: str, choices: type[OffsetMode]) -> OffsetMode:
+    value = config.get(name) or OffsetMode.AUTO.value
+    try:
+        return choices(value)
+    except ValueError:
+        allowed = ", ".join(choice.value for choice in choices)
+        raise ConfigError(f"Setting `{name}` must be one of {allowed}, got {value!r}.") from None
+
+
+def _text_list(config: Mapping[str, Any], name: str) -> tuple[str, ...] | None:
+    value = config.get(name)
+    if value is None:
+        return None
+    if isinstance(value, str):  # Meltano passes arrays from env vars as JSON, some users as CSV.
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"Setting `{name}` must be a list of non-empty names.")
+    return tuple(dict.fromkeys(v.strip() for v in value))
+
+
+def _job_names(config: Mapping[str, Any]) -> tuple[str, ...] | None:
+    names = _text_list(config, "job_names")
+    if names is not None and not names:
+        raise ConfigError(
+            "Setting `job_names` is an empty list: remove it to sync every job of the workspace, "
+            "or name at least one job."
+        )
+    return names
+
+
+def _realtime_job_nodes(config: Mapping[str, Any]) -> Mapping[str, tuple[str, ...]]:
+    value = config.get("realtime_job_nodes")
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(job, str) and isinstance(nodes, list) and all(isinstance(n, str) and n for n in nodes)
+        for job, nodes in value.items()
+    ):
+        raise ConfigError(
+            "Setting `realtime_job_nodes` must map each real-time job name to a list of its node "
+            'names, e.g. {"rt_orders": ["kafka_in", "dws_out"]}.'
+        )
+    return {job: tuple(nodes) for job, nodes in value.items()}
+
+
+def _filters(config: Mapping[str, Any]) -> InstanceFilters:
+    status = _optional_text(config, "status")
+    if status is not None and status not in INSTANCE_STATUSES:
+        raise ConfigError(f"Setting `status` must be one of {', '.join(INSTANCE_STATUSES)}, got {status!r}.")
+    instance_type = config.get("instance_type")
+    if instance_type is not None and (isinstance(instance_type, bool) or instance_type not in INSTANCE_TYPES):
+        raise ConfigError(
+            f"Setting `instance_type` must be one of {', '.join(map(str, INSTANCE_TYPES))}, "
+            f"got {instance_type!r}."
+        )
+    flags: dict[str, bool | None] = {}
+    for name in ("force_success", "ignore_success"):
+        flag = config.get(name)
+        if flag is not None and not isinstance(flag, bool):
+            raise ConfigError(f"Setting `{name}` must be true or false, got {flag!r}.")
+        if flag is not None and status != "success":
+            raise ConfigError(
+                f"Setting `{name}` only works with `status` set to success (the API ignores it otherwise)."
+            )
+        flags[name] = flag
+    return InstanceFilters(status, instance_type, flags["force_success"], flags["ignore_success"])

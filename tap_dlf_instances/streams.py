@@ -1,0 +1,227 @@
+"""The streams: ``jobs`` (the jobs list, a dimension table) and ``instances`` (job runs)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import requests
+
+from tap_dlf_instances.bookmarks import Bookmark, after_window, is_open, open_since_for, read_start
+from tap_dlf_instances.client import DLFStream, JobNotFoundError, parsed_body
+from tap_dlf_instances.paging import OffsetPaginator
+from tap_dlf_instances.prefetch import OrderedPrefetcher
+from tap_dlf_instances.records import DEFAULT_WORKSPACE, RecentInstanceIds, instance_record
+from tap_dlf_instances.schemas import INSTANCE_SCHEMA, JOB_SCHEMA
+from tap_dlf_instances.windows import Window, plan_windows, to_ms, window_width_ms
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+#: The jobs list API's largest page.
+JOBS_PAGE_SIZE = 100
+#: Rows handed from a fetching thread to the emitting one at a time.
+BATCH_ROWS = 1000
+
+
+class JobsStream(DLFStream):
+    """Every job of the workspace (``GET /v2/{project_id}/factory/jobs``), full table."""
+
+    name = "jobs"
+    path = "/jobs"
+    primary_keys = ("project_id", "workspace", "name")
+    replication_key = None
+    schema = JOB_SCHEMA
+
+    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
+        return {"limit": JOBS_PAGE_SIZE, "offset": next_page_token or 0}
+
+    def get_new_paginator(self) -> OffsetPaginator:
+        return OffsetPaginator(
+            page_size=JOBS_PAGE_SIZE,
+            reading=self._dlf_tap.offset_reading,
+            rows_key="jobs",
+            body_of=parsed_body,
+            id_key="name",
+        )
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        rows = parsed_body(response).get("jobs") or []
+        return [row for row in rows if isinstance(row, dict) and row.get("name")]
+
+    def list_jobs(self) -> list[dict[str, Any]]:
+        """All jobs, each once (pages may overlap when ``offset`` is read the other way)."""
+        jobs: dict[str, dict[str, Any]] = {}
+        for row in self.request_records(None):
+            jobs.setdefault(row["name"], row)
+        return list(jobs.values())
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        wanted = self._dlf_tap.configured_job_filter()
+        for job in self._dlf_tap.workspace_jobs():
+            if wanted is None or job["name"] in wanted:
+                yield {
+                    **job,
+                    "project_id": self.settings.project_id,
+                    "workspace": self.settings.workspace or DEFAULT_WORKSPACE,
+                }
+
+
+@dataclass(frozen=True)
+class WindowOfJob:
+    """One unit of work: the instances of one job planned in one window."""
+
+    job_name: str
+    window: Window
+
+
+class InstancesStream(DLFStream):
+    """Job instances, read window by window per job, with a bookmark per job.
+
+    See ``bookmarks`` for the rule that decides what each sync re-reads.
+    """
+
+    name = "instances"
+    path = "/jobs/{job_name}/instances/detail"
+    primary_keys = ("project_id", "workspace", "job_name", "instance_id")
+    replication_key = "plan_time"
+    is_sorted = False
+    schema = INSTANCE_SCHEMA
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plan: dict[str, list[Window]] | None = None
+        self._shared_units: Iterator[tuple[WindowOfJob, Iterator[list[dict[str, Any]]]]] | None = None
+        self._pending: tuple[WindowOfJob, Iterator[list[dict[str, Any]]]] | None = None
+        self._missing_jobs: set[str] = set()
+
+    @property
+    def partitions(self) -> list[dict[str, Any]]:
+        return [{"job_name": name} for name in self._dlf_tap.instance_job_names()]
+
+    # Requests
+
+    def get_url(self, context: Context | None) -> str:
+        job_name = (context or {})["job_name"]
+        return f"{self.url_base}/jobs/{quote(job_name, safe='')}/instances/detail"
+
+    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
+        window: Window = (context or {})["window"]
+        return {
+            "min_plan_time": window.min_plan_time,
+            "max_plan_time": window.max_plan_time,
+            "limit": self.settings.page_size,
+            "offset": next_page_token or 0,
+            **self.settings.filters.as_params(),
+        }
+
+    def get_new_paginator(self) -> OffsetPaginator:
+        return OffsetPaginator(
+            page_size=self.settings.page_size,
+            reading=self._dlf_tap.offset_reading,
+            rows_key="instances",
+            body_of=parsed_body,
+            id_key="instance_id",
+        )
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        rows = parsed_body(response).get("instances") or []
+        return [row for row in rows if isinstance(row, dict)]
+
+    def fetch_window(self, unit: WindowOfJob) -> Iterator[list[dict[str, Any]]]:
+        """All rows of one job's window, in batches; runs on a fetching thread."""
+        if unit.job_name in self._missing_jobs:
+            return
+        batch: list[dict[str, Any]] = []
+        for row in self.request_records({"job_name": unit.job_name, "window": unit.window}):
+            batch.append(row)
+            if len(batch) >= BATCH_ROWS:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    # Planning
+
+    def _windows_of(self, job_name: str) -> list[Window]:
+        settings = self.settings
+        bookmark = Bookmark.from_state(self.get_context_state({"job_name": job_name}))
+        start = read_start(
+            bookmark,
+            start_date_ms=to_ms(settings.start_date),
+            lookback_ms=int(settings.lookback.total_seconds() * 1000),
+        )
+        end = to_ms(settings.end_date or self._dlf_tap.sync_started_at)
+        return list(plan_windows(start, end, window_width_ms(settings.window_days)))
+
+    def _units_of(self, job_name: str) -> Iterator[tuple[WindowOfJob, Iterator[list[dict[str, Any]]]]]:
+        """The units of one job with their rows, from the run-wide prefetcher when the SDK asks
+        for partitions in their order (it does), else fetched for this job alone."""
+        if self._plan is None:
+            self._plan = {p["job_name"]: self._windows_of(p["job_name"]) for p in self.partitions}
+            units = [WindowOfJob(job, w) for job, windows in self._plan.items() for w in windows]
+            self._shared_units = iter(self._prefetcher(units))
+        while True:
+            if self._pending is None and self._shared_units is not None:
+                self._pending = next(self._shared_units, None)
+            if self._pending is None or self._pending[0].job_name != job_name:
+                break
+            unit_and_rows, self._pending = self._pending, None
+            yield unit_and_rows
+        if job_name not in self._plan:  # asked out of order: fetch this job on its own
+            windows = self._windows_of(job_name)
+            yield from self._prefetcher([WindowOfJob(job_name, w) for w in windows])
+
+    def _prefetcher(self, units: list[WindowOfJob]) -> OrderedPrefetcher[WindowOfJob, list[dict[str, Any]]]:
+        prefetcher: OrderedPrefetcher[WindowOfJob, list[dict[str, Any]]] = OrderedPrefetcher(
+            units, self.fetch_window, workers=self.settings.max_workers
+        )
+        prefetcher.skip(lambda unit: unit.job_name in self._missing_jobs)
+        return prefetcher
+
+    # Emitting
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        job_name = (context or {})["job_name"]
+        state = self.get_context_state(context)
+        seen = RecentInstanceIds()
+        open_since: int | None = None
+        for unit, batches in self._units_of(job_name):
+            seen.next_window()
+            try:
+                for batch in batches:
+                    for row in batch:
+                        record = instance_record(
+                            row,
+                            project_id=self.settings.project_id,
+                            workspace=self.settings.workspace,
+                        )
+                        if record is None or not seen.first_time(record["instance_id"]):
+                            continue
+                        if is_open(record.get("status")):
+                            pinned = open_since_for(unit.window, record["plan_time"])
+                            open_since = pinned if open_since is None else min(open_since, pinned)
+                        yield record
+            except JobNotFoundError as exc:
+                self._missing_jobs.add(job_name)
+                self.log(
+                    "Job %r was not found (%s); its instances are skipped, the other jobs go on.",
+                    job_name,
+                    exc,
+                    level=logging.WARNING,
+                )
+                return
+            # Every record of this window has been written: the bookmark may move past it.
+            after_window(unit.window, open_since).write_to(state)
+            self.state_manager.is_flushed = False
+            self._write_state_message()
+
+    def _increment_stream_state(
+        self, latest_record: dict[str, Any], *, context: Context | None = None
+    ) -> None:
+        """Bookmarks move per completed window (``get_records``), not per record: rows come
+        newest first within a window, so the largest plan time seen says nothing about what
+        is complete."""

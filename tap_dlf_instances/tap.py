@@ -1,0 +1,250 @@
+"""The ``tap-dlf-instances`` tap: its settings, its streams, and what they share."""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+import click
+import requests
+from requests.adapters import HTTPAdapter
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_dlf_instances.auth.authenticators import DLFAuth, build_authenticator
+from tap_dlf_instances.errors import ConfigError, TapDLFError
+from tap_dlf_instances.pacing import RequestPacer
+from tap_dlf_instances.paging import OffsetReading
+from tap_dlf_instances.settings import INSTANCE_STATUSES, Settings, parse_settings
+from tap_dlf_instances.streams import InstancesStream, JobsStream
+
+CONFIG_SCHEMA = th.PropertiesList(
+    th.Property("project_id", th.StringType, required=True, description="Huawei Cloud project ID."),
+    th.Property(
+        "region",
+        th.StringType,
+        description="Region such as cn-north-4; gives the default endpoints "
+        "https://dayu.<region>.myhuaweicloud.com and https://iam.<region>.myhuaweicloud.com.",
+    ),
+    th.Property(
+        "api_url",
+        th.StringType,
+        description="Base URL of the DataArts Factory V2 API; overrides `region`.",
+    ),
+    th.Property("iam_url", th.StringType, description="Base URL of IAM (token login); overrides `region`."),
+    th.Property(
+        "workspace",
+        th.StringType,
+        description="Workspace ID, sent as the `workspace` header; default workspace when absent.",
+    ),
+    th.Property(
+        "job_names",
+        th.ArrayType(th.StringType),
+        description="Jobs whose instances are read; when absent, every batch job of the workspace (jobs list API).",
+    ),
+    th.Property(
+        "realtime_job_nodes",
+        th.ObjectType(additional_properties=th.ArrayType(th.StringType)),
+        description="Real-time job name -> list of node names whose sub-jobs (`<job>_<node>`) are read too.",
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        description="Earliest plan time read (inclusive); default: 00:00 UTC 30 days before the sync.",
+    ),
+    th.Property(
+        "end_date",
+        th.DateTimeType,
+        description="Plan times up to this moment (exclusive) are read; default: the moment the sync started.",
+    ),
+    th.Property("access_key_id", th.StringType, description="AK of an access key pair (AK/SK signing)."),
+    th.Property("secret_access_key", th.StringType, secret=True, description="SK of the access key pair."),
+    th.Property(
+        "security_token",
+        th.StringType,
+        secret=True,
+        description="Security token of temporary AK/SK credentials.",
+    ),
+    th.Property(
+        "auth_token",
+        th.StringType,
+        secret=True,
+        description="A ready IAM token, sent as X-Auth-Token.",
+    ),
+    th.Property("iam_username", th.StringType, description="IAM user name (password login)."),
+    th.Property("iam_password", th.StringType, secret=True, description="IAM user password."),
+    th.Property("iam_domain_name", th.StringType, description="Account (domain) name of the IAM user."),
+    th.Property(
+        "lookback_window_hours",
+        th.NumberType,
+        description="Hours before the bookmark each incremental sync re-reads, for late PatchData and manual runs (default 24).",
+    ),
+    th.Property("page_size", th.IntegerType, description="Instances per request, 1 to 1000 (default 1000)."),
+    th.Property(
+        "window_days",
+        th.NumberType,
+        description="Width of a request window in days, at most 30 (default 30).",
+    ),
+    th.Property(
+        "offset_mode",
+        th.StringType,
+        allowed_values=["auto", "page", "row"],
+        description="How the API reads `offset`: page index, row offset, or auto-detect (default).",
+    ),
+    th.Property(
+        "status",
+        th.StringType,
+        allowed_values=list(INSTANCE_STATUSES),
+        description="Only instances of this status (API filter).",
+    ),
+    th.Property(
+        "instance_type",
+        th.IntegerType,
+        description="Only instances of this scheduling mode: 0, 2, 5, 6 or 7 (API filter).",
+    ),
+    th.Property(
+        "force_success",
+        th.BooleanType,
+        description="With status success: only instances forced to success (API filter).",
+    ),
+    th.Property(
+        "ignore_success",
+        th.BooleanType,
+        description="With status success: only instances whose failure was ignored (API filter).",
+    ),
+    th.Property(
+        "max_requests_per_second",
+        th.NumberType,
+        description="Client-side pace of requests; the API allows 10 per user (default 10).",
+    ),
+    th.Property(
+        "max_workers",
+        th.IntegerType,
+        description="Requests in flight at once across jobs and windows (default 4).",
+    ),
+    th.Property("request_timeout", th.NumberType, description="Seconds to wait for a response (default 60)."),
+    th.Property(
+        "max_retries",
+        th.IntegerType,
+        description="Retries of a failed request before the run stops (default 8).",
+    ),
+    th.Property(
+        "shard_index",
+        th.IntegerType,
+        description="This run's shard, 0 to shard_count - 1 (default 0).",
+    ),
+    th.Property(
+        "shard_count",
+        th.IntegerType,
+        description="Number of shards the jobs are split into by a stable hash of their name (default 1).",
+    ),
+).to_dict()
+
+
+class TapDLFInstances(Tap):
+    """Job instances of Huawei Cloud DataArts Factory (DataArts Studio, formerly DLF)."""
+
+    name = "tap-dlf-instances"
+    config_jsonschema = CONFIG_SCHEMA
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.sync_started_at = datetime.now(UTC)
+        self._lock = threading.Lock()
+        self._workspace_jobs: list[dict[str, Any]] | None = None
+        super().__init__(*args, **kwargs)
+
+    # Settings and what the streams share
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        errors = super()._validate_config(raise_errors=raise_errors)
+        if errors:
+            return errors
+        try:
+            self.__dict__["settings"] = parse_settings(self.config, now=self.sync_started_at)
+        except ConfigError as exc:
+            if raise_errors:
+                raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
+            return [str(exc)]
+        return []
+
+    @cached_property
+    def settings(self) -> Settings:
+        try:
+            return parse_settings(self.config, now=self.sync_started_at)
+        except ConfigError as exc:
+            raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
+
+    @cached_property
+    def requests_session(self) -> requests.Session:
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.settings.max_workers + 4)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    @cached_property
+    def authenticator(self) -> DLFAuth:
+        return build_authenticator(
+            self.settings.credentials,
+            project_id=self.settings.project_id,
+            iam_url=self.settings.iam_url,
+            session=self.requests_session,
+            timeout=self.settings.request_timeout,
+        )
+
+    @cached_property
+    def pacer(self) -> RequestPacer:
+        return RequestPacer(self.settings.max_requests_per_second)
+
+    @cached_property
+    def offset_reading(self) -> OffsetReading:
+        return OffsetReading(self.settings.offset_mode)
+
+    # Jobs
+
+    def workspace_jobs(self) -> list[dict[str, Any]]:
+        """Every job of the workspace, listed once per run."""
+        with self._lock:
+            if self._workspace_jobs is None:
+                jobs_stream = self.streams["jobs"]
+                assert isinstance(jobs_stream, JobsStream)
+                self._workspace_jobs = jobs_stream.list_jobs()
+                self.logger.info("Found %d jobs in the workspace.", len(self._workspace_jobs))
+            return self._workspace_jobs
+
+    def configured_job_filter(self) -> set[str] | None:
+        names = self.settings.job_names
+        return set(names) if names is not None else None
+
+    def instance_job_names(self) -> list[str]:
+        """Names whose instances this run reads: configured or discovered batch jobs, the
+        configured real-time sub-jobs, then only this shard's share."""
+        settings = self.settings
+        if settings.job_names is not None:
+            names = list(settings.job_names)
+        else:
+            names = [job["name"] for job in self.workspace_jobs() if job.get("job_type") != "REAL_TIME"]
+        names += [f"{job}_{node}" for job, nodes in settings.realtime_job_nodes.items() for node in nodes]
+        unique = list(dict.fromkeys(names))
+        return [name for name in unique if shard_of(name, settings.shard_count) == settings.shard_index]
+
+    def discover_streams(self) -> list[JobsStream | InstancesStream]:
+        return [JobsStream(self), InstancesStream(self)]
+
+    # Errors the user can act on end the run with their sentence, not a traceback.
+
+    @classmethod
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().invoke(*args, **kwargs)
+        except TapDLFError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def shard_of(job_name: str, shard_count: int) -> int:
+    """A job's shard: stable across runs, machines and Python versions (unlike ``hash``)."""
+    return zlib.crc32(job_name.encode("utf-8")) % shard_count
