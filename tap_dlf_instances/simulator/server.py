@@ -1,0 +1,514 @@
+"""The simulated API on loopback: gateway behaviour (routing, auth, throttling, faults, latency)
+in front of the DataArts Factory routes, plus IAM's token route and ``/_sim/`` admin routes."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote
+
+from tap_dlf_instances.simulator import api
+from tap_dlf_instances.simulator.advance import advance
+from tap_dlf_instances.simulator.auth import (
+    DEMO_ACCESS_KEY,
+    DEMO_IAM_DOMAIN,
+    DEMO_IAM_PASSWORD,
+    DEMO_IAM_USER,
+    DEMO_SECRET_KEY,
+    DEMO_SECURITY_TOKEN,
+    DEMO_TEMP_ACCESS_KEY,
+    DEMO_TEMP_SECRET_KEY,
+    DEMO_TOKEN,
+    Authenticator,
+    AuthError,
+)
+from tap_dlf_instances.simulator.dataset import Dataset, Instance
+from tap_dlf_instances.simulator.faults import (
+    FaultPlan,
+    RateLimiter,
+    fault_error_body,
+    html_page,
+    throttle_body,
+)
+from tap_dlf_instances.simulator.seeding import demo_dataset
+from tap_dlf_instances.simulator.stats import Stats
+
+JSON_TYPE = "application/json;charset=UTF-8"
+NO_ROUTE = {
+    "error_code": "APIGW.0101",
+    "error_msg": "The API does not exist or has not been published in the environment",
+}
+AUTH_MODES = ("aksk", "aksk_temporary", "iam", "token")
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """How the simulated API behaves; the defaults are the harshest reading of the contract."""
+
+    offset_mode: str = "page"  # "page": offset is a page index; "row": a row offset
+    filter_field: str = "plan_time"  # or "start_time": the docs' own words for the bounds
+    rate_limit_per_user: int | None = 10  # per any 1 s interval; None disables
+    retry_after: float | None = None  # Retry-After on 429s; absent by default, as in the wild
+    latency_ms: float = 0.0
+    token_ttl_seconds: float = 86400.0
+    require_workspace: bool = False  # missing ``workspace`` header -> 400 APIGW.0106
+    max_window_days: float = 30.0
+    max_clock_skew_seconds: float = 900.0
+    lockout_threshold: int = 5
+    lockout_seconds: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.offset_mode not in ("page", "row"):
+            raise ValueError("offset_mode must be 'page' or 'row'")
+        if self.filter_field not in ("plan_time", "start_time"):
+            raise ValueError("filter_field must be 'plan_time' or 'start_time'")
+
+
+@dataclass
+class Outcome:
+    """A response to write (or, with ``drop``, a connection to close without one)."""
+
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = JSON_TYPE
+    drop: bool = False
+    delay: float = 0.0  # seconds to wait before answering
+
+
+def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Outcome:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return Outcome(status, body, headers or {})
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _check_loopback(host: str) -> None:
+    if host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"the simulator only binds loopback addresses, not {host!r}")
+
+
+class SimulatedDLF:
+    """DataArts Factory + IAM on ``http://127.0.0.1:<port>``; also a context manager."""
+
+    def __init__(
+        self,
+        dataset: Dataset | None = None,
+        config: SimConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        _check_loopback(host)
+        self.dataset = dataset if dataset is not None else demo_dataset()
+        self.config = config or SimConfig()
+        self.host = host
+        self.port = port
+        self.clock = clock
+        self.auth = Authenticator(
+            lambda: {self.dataset.project_id},
+            clock,
+            token_ttl_seconds=self.config.token_ttl_seconds,
+            max_clock_skew_seconds=self.config.max_clock_skew_seconds,
+            lockout_threshold=self.config.lockout_threshold,
+            lockout_seconds=self.config.lockout_seconds,
+        )
+        self.auth.add_demo_credentials()
+        self.faults = FaultPlan()
+        self.limiter = RateLimiter(self.config.rate_limit_per_user)
+        self._stats = Stats()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._advances = 0
+        self._advance_lock = threading.Lock()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> SimulatedDLF:
+        server = _Server((self.host, self.port), _Handler)
+        server.sim = self
+        self._server = server
+        self.port = server.server_address[1]
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> SimulatedDLF:
+        return self.start() if self._server is None else self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    # --- test and admin operations ------------------------------------------------------
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def set_faults(self, rules: Iterable[Mapping[str, Any]]) -> None:
+        """Replace the fault plan (see :mod:`tap_dlf_instances.simulator.faults`)."""
+        self.faults.replace(rules)
+
+    def stats(self) -> dict[str, Any]:
+        now = self.clock()
+        snapshot = self._stats.snapshot()
+        snapshot["now_ms"] = int(now * 1000)
+        snapshot["now"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+        snapshot["faults"] = self.faults.describe()
+        return snapshot
+
+    def reset_stats(self) -> None:
+        self._stats.reset()
+
+    def advance(self, now_ms: int | None = None) -> dict[str, Any]:
+        """Let time pass (see :func:`advance.advance`); deterministic per dataset seed and call."""
+        with self._advance_lock:
+            self._advances += 1
+            rng = random.Random(self.dataset.seed * 1_000_003 + self._advances)
+        return advance(self.dataset, self.now_ms() if now_ms is None else now_ms, rng)
+
+    def add_instance(self, job_name: str, plan_time: int, **fields: Any) -> Instance:
+        return self.dataset.add_instance(job_name, plan_time, **fields)
+
+    def update_instance(self, instance_id: int, **changes: Any) -> Instance:
+        return self.dataset.update_instance(instance_id, **changes)
+
+    def apply_instances(self, rows: Iterable[Mapping[str, Any]]) -> list[Instance]:
+        """Update rows whose ``instance_id`` exists, add the others (``job_name`` and
+        ``plan_time`` required, ``workspace`` optional)."""
+        done: list[Instance] = []
+        for raw in rows:
+            row = dict(raw)
+            iid = row.get("instance_id")
+            if iid is not None and self.dataset.get_instance(iid) is not None:
+                row.pop("instance_id")
+                row.pop("job_name", None)
+                row.pop("workspace", None)
+                done.append(self.dataset.update_instance(iid, **row))
+            else:
+                name, plan = row.pop("job_name"), row.pop("plan_time")
+                done.append(self.dataset.add_instance(name, plan, **row))
+        return done
+
+    def unlock(self, access_key_id: str) -> None:
+        self.auth.unlock(access_key_id)
+
+    def tap_config(self, auth: str = "aksk", workspace: str | None = None) -> dict[str, Any]:
+        """A ready tap config for this server: ``auth`` is aksk, aksk_temporary, iam or token."""
+        config: dict[str, Any] = {
+            "project_id": self.dataset.project_id,
+            "api_url": self.url,
+            "iam_url": self.url,
+        }
+        if workspace is not None:
+            config["workspace"] = workspace
+        if auth == "aksk":
+            config.update(access_key_id=DEMO_ACCESS_KEY, secret_access_key=DEMO_SECRET_KEY)
+        elif auth == "aksk_temporary":
+            config.update(
+                access_key_id=DEMO_TEMP_ACCESS_KEY,
+                secret_access_key=DEMO_TEMP_SECRET_KEY,
+                security_token=DEMO_SECURITY_TOKEN,
+            )
+        elif auth == "iam":
+            config.update(
+                iam_username=DEMO_IAM_USER,
+                iam_password=DEMO_IAM_PASSWORD,
+                iam_domain_name=DEMO_IAM_DOMAIN,
+            )
+        elif auth == "token":
+            config["auth_token"] = DEMO_TOKEN
+        else:
+            raise ValueError(f"auth must be one of {AUTH_MODES}, not {auth!r}")
+        return config
+
+    # --- request handling ---------------------------------------------------------------
+
+    def handle(
+        self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], body: bytes
+    ) -> Outcome:
+        """Everything but the socket I/O, so the routing is testable without HTTP."""
+        if raw_path.startswith("/_sim/"):
+            return self._admin(method, raw_path, raw_query, body)
+        if raw_path == "/v3/auth/tokens" and method == "POST":
+            self._stats.request("iam_tokens")
+            status, extra, payload = self.auth.login(body)
+            return _json(status, payload, extra)
+        segments = [unquote(s) for s in raw_path.split("/")]
+        route = _route(segments) if method == "GET" else None
+        if route is None:
+            self._stats.request("unknown")
+            return _json(404, NO_ROUTE)
+        self._stats.request(route)
+        outcome = self._gateway(
+            route=route,
+            segments=segments,
+            method=method,
+            raw_path=raw_path,
+            raw_query=raw_query,
+            headers=headers,
+            body=body,
+        )
+        outcome.delay += self.config.latency_ms / 1000
+        return outcome
+
+    def _gateway(
+        self,
+        *,
+        route: str,
+        segments: list[str],
+        method: str,
+        raw_path: str,
+        raw_query: str,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Outcome:
+        try:
+            principal = self.auth.verify(method, raw_path, raw_query, headers, body)
+        except AuthError as failure:
+            return _json(failure.status, failure.body())
+        now = self.clock()
+        self._stats.user(principal.user, now)
+        if not self.limiter.admit(principal.user, now):
+            self._stats.throttle()
+            return self._throttled(self.config.retry_after)
+        fault = self.faults.pick("/".join(segments))
+        delay = 0.0
+        if fault is not None:
+            self._stats.fault(fault.kind)
+            if fault.kind == "status":
+                return _json(fault.status or 503, fault_error_body(fault))
+            if fault.kind == "throttle":
+                self._stats.throttle()
+                return self._throttled(fault.retry_after)
+            if fault.kind == "html":
+                status = fault.status or 502
+                return Outcome(status, html_page(status), content_type="text/html")
+            if fault.kind == "drop":
+                return Outcome(0, drop=True)
+            if fault.kind == "slow":
+                delay = fault.seconds
+        outcome = self._backend(route, segments, principal.project_id, headers, raw_query)
+        outcome.delay += delay
+        if fault is not None and fault.kind == "truncated":
+            outcome.body = outcome.body[: max(len(outcome.body) // 2, 1)]
+        return outcome
+
+    def _throttled(self, retry_after: float | None) -> Outcome:
+        extra = {} if retry_after is None else {"Retry-After": _seconds(retry_after)}
+        return _json(429, throttle_body(self.limiter.limit or 10), extra)
+
+    def _backend(
+        self,
+        route: str,
+        segments: list[str],
+        token_project: str | None,
+        headers: Mapping[str, str],
+        raw_query: str,
+    ) -> Outcome:
+        project_id = segments[2]
+        if project_id != self.dataset.project_id or token_project not in (None, project_id):
+            return _json(
+                403,
+                {
+                    "error_code": "APIGW.0302",
+                    "error_msg": "The IAM user is not authorized to access the API: "
+                    f"unknown project {project_id}",
+                },
+            )
+        lowered = {name.lower(): value for name, value in headers.items()}
+        workspace = lowered.get("workspace")
+        if not workspace:
+            if self.config.require_workspace:
+                return _json(400, {"error_code": "APIGW.0106", "error_msg": "Orchestration error."})
+            workspace = self.dataset.default_workspace
+        if workspace not in self.dataset.workspaces:
+            return _json(
+                403,
+                {
+                    "error_code": "DLF.6888",
+                    "error_msg": f"The account permission is invalid: no workspace {workspace}.",
+                },
+            )
+        try:
+            if route == "instances":
+                reply = api.instances(
+                    self.dataset,
+                    workspace,
+                    segments[5],
+                    raw_query,
+                    now_ms=self.now_ms(),
+                    offset_mode=self.config.offset_mode,
+                    filter_field=self.config.filter_field,
+                    max_window_days=self.config.max_window_days,
+                )
+            elif route == "jobs":
+                reply = api.jobs(self.dataset, workspace, raw_query, offset_mode=self.config.offset_mode)
+            else:
+                reply = api.job_detail(self.dataset, workspace, segments[5])
+        except api.BadRequestError as bad:
+            reply = bad.reply
+        return _json(reply.status, reply.body)
+
+    def _admin(self, method: str, raw_path: str, raw_query: str, body: bytes) -> Outcome:
+        try:
+            payload = json.loads(body) if body.strip() else None
+            return self._admin_route(method, raw_path, raw_query, payload)
+        except (ValueError, KeyError, TypeError) as error:
+            return _json(400, {"error": f"{type(error).__name__}: {error}"})
+
+    def _admin_route(self, method: str, raw_path: str, raw_query: str, payload: Any) -> Outcome:
+        params = api.parse_params(raw_query)
+        if (method, raw_path) == ("GET", "/_sim/stats"):
+            return _json(200, self.stats())
+        if (method, raw_path) == ("POST", "/_sim/reset-stats"):
+            self.reset_stats()
+            return _json(200, self.stats())
+        if raw_path == "/_sim/faults" and method in ("GET", "POST"):
+            if method == "POST":
+                rules = payload.get("faults", []) if isinstance(payload, dict) else payload
+                self.set_faults(rules or [])
+            return _json(200, {"faults": self.faults.describe()})
+        if (method, raw_path) == ("POST", "/_sim/advance"):
+            now = payload.get("now") if isinstance(payload, dict) else None
+            return _json(200, self.advance(now))
+        if (method, raw_path) == ("POST", "/_sim/instances"):
+            rows = payload.get("instances", []) if isinstance(payload, dict) else payload
+            done = self.apply_instances(rows)
+            return _json(200, {"instances": [inst.to_api() for inst in done]})
+        if (method, raw_path) == ("GET", "/_sim/instances"):
+            found = self.dataset.instances(params["job_name"], params.get("workspace"))
+            return _json(200, {"instances": [inst.to_api() for inst in reversed(found)]})
+        if (method, raw_path) == ("POST", "/_sim/jobs"):
+            job = self.dataset.add_job(
+                payload.pop("name"), workspace=payload.pop("workspace", None), **payload
+            )
+            return _json(200, self.dataset.job_summary(job))
+        if (method, raw_path) == ("POST", "/_sim/unlock"):
+            self.unlock(payload["access_key"])
+            return _json(200, {"unlocked": payload["access_key"]})
+        if (method, raw_path) == ("GET", "/_sim/tap-config"):
+            return _json(200, self.tap_config(params.get("auth", "aksk"), params.get("workspace")))
+        return _json(404, {"error": f"no admin route {method} {raw_path}"})
+
+    def record_status(self, status: int | str) -> None:
+        self._stats.status(status)
+
+
+def _route(segments: list[str]) -> str | None:
+    """Route name for a decoded ``/v2/...`` path, or None (-> APIGW.0101)."""
+    if len(segments) < 5 or segments[:2] != ["", "v2"] or segments[3:5] != ["factory", "jobs"]:
+        return None
+    if not segments[2]:
+        return None
+    if len(segments) == 5:
+        return "jobs"
+    if len(segments) == 6 and segments[5]:
+        return "job"
+    if len(segments) == 8 and segments[5] and segments[6:] == ["instances", "detail"]:
+        return "instances"
+    return None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # a "slow" fault in flight must not hold up stop()
+    request_queue_size = 128
+    sim: SimulatedDLF
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real gateway
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without this, Nagle's algorithm and the
+        # client's delayed ACK add ~40 ms to every response on loopback.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def _dispatch(self, method: str) -> None:
+        sim = self.server.sim
+        raw_path, _, raw_query = self.path.partition("?")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {name: value for name, value in self.headers.items()}
+        try:
+            outcome = sim.handle(method, raw_path, raw_query, headers, body)
+        except Exception as error:  # the simulator's own bug: answer, do not hang the client
+            outcome = _json(500, {"error_code": "DLF.0001", "error_msg": repr(error)})
+        if outcome.delay > 0:
+            time.sleep(outcome.delay)
+        counted = not raw_path.startswith("/_sim/")
+        if outcome.drop:
+            if counted:
+                sim.record_status("dropped")
+            self.close_connection = True
+            return
+        if counted:
+            sim.record_status(outcome.status)
+        self.send_response(outcome.status)
+        self.send_header("Content-Type", outcome.content_type)
+        self.send_header("Content-Length", str(len(outcome.body)))
+        self.send_header("X-Request-Id", uuid.uuid4().hex)
+        for name, value in outcome.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(outcome.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: tests and benchmarks read :meth:`SimulatedDLF.stats` instead."""
