@@ -87,6 +87,7 @@ JOB_SCHEMA = th.PropertiesList(
     th.Property("last_instance_end_time", th.IntegerType, description="ms since the epoch."),
     th.Property("last_update_time", th.IntegerType, description="ms since the epoch."),
     th.Property("last_update_user", th.StringType),
+    th.Property("single_node_job_flag", th.BooleanType, description="Whether the job has a single node."),
 ).to_dict()
 
 INTEGER_FIELDS = frozenset(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -278,11 +279,20 @@ def _text_list(config: Mapping[str, Any], name: str) -> tuple[str, ...] | None:
     value = config.get(name)
     if value is None:
         return None
-    if isinstance(value, str):  # Meltano passes arrays from env vars as JSON, some users as CSV.
-        value = [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, str):  # from environment variables: a JSON array, or names joined by commas
+        value = _json_or_csv(value)
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise ConfigError(f"Setting `{name}` must be a list of non-empty names.")
     return tuple(dict.fromkeys(v.strip() for v in value))
+
+
+def _json_or_csv(value: str) -> Any:
+    if value.lstrip().startswith("["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None  # reported by the caller as not a list of names
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def _job_names(config: Mapping[str, Any]) -> tuple[str, ...] | None:

@@ -164,9 +164,7 @@ def session() -> Iterator[requests.Session]:
         yield s
 
 
-def make_iam_auth(
-    iam: FakeIAM, session: requests.Session, clock: FakeClock, **kwargs: Any
-) -> IamTokenAuth:
+def make_iam_auth(iam: FakeIAM, session: requests.Session, clock: FakeClock, **kwargs: Any) -> IamTokenAuth:
     return IamTokenAuth(
         IamPasswordCredentials("etl-user", PASSWORD, "my-account"),
         iam_url=iam.url,
@@ -256,14 +254,10 @@ def test_aksk_signature_verifies_over_real_http(
         headers={"workspace": "ws1"},
     )
     assert response.status_code == 200, response.text
-    assert sorted(map(tuple, response.json()["query"])) == sorted(
-        (k, str(v)) for k, v in params.items()
-    )
+    assert sorted(map(tuple, response.json()["query"])) == sorted((k, str(v)) for k, v in params.items())
 
 
-def test_aksk_wrong_secret_is_refused_over_real_http(
-    iam: FakeIAM, session: requests.Session
-) -> None:
+def test_aksk_wrong_secret_is_refused_over_real_http(iam: FakeIAM, session: requests.Session) -> None:
     iam.secret_keys["AKID"] = "SECRET-KEY"
     session.auth = AkSkAuth(AkSkCredentials("AKID", "OTHER-KEY"))
     assert session.get(f"{iam.url}/signed/x", params={"a": "1"}).status_code == 401
@@ -284,9 +278,7 @@ def test_static_token() -> None:
 # --- IAM password -> token -----------------------------------------------------------------
 
 
-def test_login_body_and_token_reuse(
-    iam: FakeIAM, session: requests.Session, clock: FakeClock
-) -> None:
+def test_login_body_and_token_reuse(iam: FakeIAM, session: requests.Session, clock: FakeClock) -> None:
     auth = make_iam_auth(iam, session, clock)
     assert iam.logins == 0  # lazy
 
@@ -406,9 +398,7 @@ def test_unauthorized_then_retry_over_real_http(
     assert request.headers["X-Auth-Token"] == "token-2"
 
 
-def test_login_ignores_the_session_auth(
-    iam: FakeIAM, session: requests.Session, clock: FakeClock
-) -> None:
+def test_login_ignores_the_session_auth(iam: FakeIAM, session: requests.Session, clock: FakeClock) -> None:
     # singer-sdk sets session.auth to the stream's authenticator: logging in through that
     # session must not call the authenticator again (it would deadlock on its own lock).
     auth = make_iam_auth(iam, session, clock)
@@ -485,9 +475,7 @@ def test_concurrent_unauthorized_triggers_one_relogin(
 def test_login_refused_names_the_settings_without_password(
     iam: FakeIAM, session: requests.Session, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    iam.script = [
-        (401, {"error": {"code": "1101", "message": "The username or password is wrong."}})
-    ]
+    iam.script = [(401, {"error": {"code": "1101", "message": "The username or password is wrong."}})]
     auth = make_iam_auth(iam, session, clock)
     with caplog.at_level(logging.DEBUG), pytest.raises(AuthenticationError) as info:
         auth(blank_request())
@@ -551,9 +539,7 @@ def test_unreachable_iam_raises_after_retries(
     assert PASSWORD not in caplog.text
 
 
-def test_login_without_subject_token(
-    iam: FakeIAM, session: requests.Session, clock: FakeClock
-) -> None:
+def test_login_without_subject_token(iam: FakeIAM, session: requests.Session, clock: FakeClock) -> None:
     iam.omit_subject_token = True
     with pytest.raises(AuthenticationError, match="X-Subject-Token"):
         make_iam_auth(iam, session, clock)(blank_request())
@@ -583,9 +569,7 @@ def test_no_secret_in_repr_or_logs(
         (TokenCredentials("t"), StaticTokenAuth),
     ],
 )
-def test_build_authenticator(
-    credentials: Any, kind: type[DLFAuth], session: requests.Session
-) -> None:
+def test_build_authenticator(credentials: Any, kind: type[DLFAuth], session: requests.Session) -> None:
     auth = build_authenticator(
         credentials,
         project_id=PROJECT,

@@ -111,12 +111,8 @@ def ours(
     json_body: Any = None,
     security_token: str | None = None,
 ) -> requests.PreparedRequest:
-    auth = AkSkAuth(
-        AkSkCredentials(AK, SK, security_token), project_id=PROJECT, clock=lambda: MOMENT
-    )
-    prepared = requests.Request(
-        method, url, params=params, headers=headers, json=json_body
-    ).prepare()
+    auth = AkSkAuth(AkSkCredentials(AK, SK, security_token), project_id=PROJECT, clock=lambda: MOMENT)
+    prepared = requests.Request(method, url, params=params, headers=headers, json=json_body).prepare()
     return auth(prepared)
 
 
@@ -138,9 +134,7 @@ def rederived_signature(prepared: requests.PreparedRequest) -> str:
 
 @pytest.mark.parametrize("job_name", JOB_NAMES)
 @pytest.mark.parametrize(("params", "sdk_query"), QUERIES)
-def test_matches_huawei_signer(
-    job_name: str, params: Any, sdk_query: list[tuple[str, Any]]
-) -> None:
+def test_matches_huawei_signer(job_name: str, params: Any, sdk_query: list[tuple[str, Any]]) -> None:
     path = instances_path(job_name)
     prepared = ours(f"https://{HOST}{path}", params, {"workspace": WORKSPACE})
 
@@ -175,9 +169,7 @@ def test_security_token_is_signed_like_the_sdk() -> None:
         {"X-Project-Id": PROJECT, "workspace": WORKSPACE, "X-Security-Token": "STS-TOKEN"},
     )
     assert prepared.headers["Authorization"] == expected.authorization
-    assert (
-        "x-security-token" in signing.parse_authorization(expected.authorization)["SignedHeaders"]
-    )
+    assert "x-security-token" in signing.parse_authorization(expected.authorization)["SignedHeaders"]
 
 
 @pytest.mark.parametrize(
@@ -199,9 +191,7 @@ def test_host_with_port(url_host: str, signed_host: str) -> None:
 def test_post_with_json_body_matches_sdk() -> None:
     path = f"/v2/{PROJECT}/factory/jobs/{quote('作业_日报', safe='')}/run-immediate"
     body = {"jobParams": [{"name": "day", "value": "2024-05-06"}]}
-    prepared = ours(
-        f"https://{HOST}{path}", {}, {"workspace": WORKSPACE}, method="POST", json_body=body
-    )
+    prepared = ours(f"https://{HOST}{path}", {}, {"workspace": WORKSPACE}, method="POST", json_body=body)
     assert isinstance(prepared.body, bytes)
     expected = oracle(
         path,
@@ -286,9 +276,7 @@ def test_parse_authorization_round_trip() -> None:
     assert parts["SignedHeaders"] == "host;x-sdk-date"
     assert len(parts["Signature"]) == 64
     assert (
-        signing.authorization_header(
-            parts["Access"], parts["SignedHeaders"].split(";"), parts["Signature"]
-        )
+        signing.authorization_header(parts["Access"], parts["SignedHeaders"].split(";"), parts["Signature"])
         == value
     )
 

@@ -134,7 +134,6 @@ def test_instances_on_window_edges_are_neither_lost_nor_duplicated(make_sim, tap
 
 def test_incremental_sync_picks_up_finished_and_late_instances_and_little_else(make_sim, tap):
     sim = make_sim(rate_limit_per_user=None)
-    jobs = batch_jobs(sim)
     config = {
         **sim.tap_config(auth="aksk"),
         "start_date": (datetime.now(UTC) - timedelta(days=60)).isoformat(),

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The main job, end to end, on a fresh machine (Python 3.11 + PyPI): install Meltano and the
+# plugins, start the simulated DataArts Factory API with three months of demo instances, run
+# `meltano run tap-dlf-instances target-duckdb`, let time pass in the simulator (running
+# instances finish, late PatchData and manual runs and new instances arrive), run again from
+# Meltano's state, and summarise what is in DuckDB.
+#
+# Every run starts clean: a new warehouse file and no Meltano state for the `sim` job.
+#   DLF_SIM_PORT   port of the simulated API (default 18765, the `sim` environment's)
+#   PIPELINE_VENV  environment for Meltano (default .venv, see scripts/pipeline_env.sh)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+PORT=${DLF_SIM_PORT:-18765}
+OUT=$ROOT/output
+WAREHOUSE=$OUT/warehouse.duckdb
+LOGS=$OUT/demo-logs
+STATE_ID=sim:tap-dlf-instances-to-target-duckdb
+export MELTANO_ENVIRONMENT=sim
+
+step() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+fail() { echo "demo.sh: $1" >&2; [[ -n ${2:-} && -f $2 ]] && tail -n 30 "$2" >&2; exit 1; }
+
+mkdir -p "$OUT" "$LOGS"
+step "Preparing the pipeline environment (Meltano, plugins) ..."
+started=$SECONDS
+VENV=$(scripts/pipeline_env.sh) || fail "could not create the pipeline environment."
+PY=$VENV/bin/python
+MELTANO=$VENV/bin/meltano
+"$MELTANO" install >"$LOGS/install.log" 2>&1 || fail "meltano install failed:" "$LOGS/install.log"
+step "  ready in $((SECONDS - started)) s ($VENV, .meltano/)"
+
+# A clean start: no warehouse, no state for this job.
+rm -f "$WAREHOUSE" "$WAREHOUSE.wal" "$OUT/run1.duckdb"
+"$MELTANO" state clear --force "$STATE_ID" >"$LOGS/state-clear.log" 2>&1 || true
+
+SIM_PID=
+stop_simulator() {
+    if [[ -n $SIM_PID ]] && kill -0 "$SIM_PID" 2>/dev/null; then
+        kill "$SIM_PID" 2>/dev/null || true
+        wait "$SIM_PID" 2>/dev/null || true
+    fi
+    SIM_PID=
+}
+trap stop_simulator EXIT
+trap 'exit 130' INT TERM
+
+ready=$OUT/.simulator-ready
+rm -f "$ready"
+"$PY" -m tap_dlf_instances.simulator --port "$PORT" --dataset demo --months 3 \
+    --ready-file "$ready" >"$LOGS/simulator.log" 2>&1 &
+SIM_PID=$!
+for _ in $(seq 100); do
+    [[ -s $ready ]] && break
+    kill -0 "$SIM_PID" 2>/dev/null || fail "the simulator did not start (port $PORT in use?):" "$LOGS/simulator.log"
+    sleep 0.2
+done
+[[ -s $ready ]] || fail "the simulator did not get ready in 20 s:" "$LOGS/simulator.log"
+SIM_URL=$(cat "$ready")
+step "Simulated DataArts Factory API at $SIM_URL: $(sed -n 's/.*(\(.*\)).*/\1/p' "$LOGS/simulator.log")"
+
+# The simulator's demo history is 3 x 31 days; read all of it (the tap's default is 30 days).
+export TAP_DLF_INSTANCES_START_DATE=$("$PY" -c '
+from datetime import UTC, datetime, timedelta
+print((datetime.now(UTC) - timedelta(days=94)).strftime("%Y-%m-%dT00:00:00Z"))')
+if [[ $PORT != 18765 ]]; then
+    export TAP_DLF_INSTANCES_API_URL=$SIM_URL TAP_DLF_INSTANCES_IAM_URL=$SIM_URL
+fi
+
+run_pipeline() {
+    local n=$1 t0=$SECONDS
+    "$MELTANO" run tap-dlf-instances target-duckdb >"$LOGS/run$n.log" 2>&1 \
+        || fail "meltano run failed:" "$LOGS/run$n.log"
+    local loaded
+    loaded=$(grep -o "Loading [0-9]* rows into '\"[^\"]*\".\"dlf\".\"instances\"'" "$LOGS/run$n.log" \
+        | awk '{s += $2} END {print s + 0}')
+    step "  done in $((SECONDS - t0)) s: $loaded instance rows loaded (log: ${LOGS#"$ROOT"/}/run$n.log)"
+}
+
+step "Run 1: meltano run tap-dlf-instances target-duckdb (full history since $TAP_DLF_INSTANCES_START_DATE)"
+run_pipeline 1
+"$PY" scripts/warehouse.py snapshot "$WAREHOUSE" "$OUT/run1.duckdb"
+
+step "Time passes in the simulator: running instances finish, late and new instances arrive ..."
+"$PY" - "$SIM_URL" <<'EOF'
+import json, sys, urllib.request
+request = urllib.request.Request(sys.argv[1] + "/_sim/advance", data=b"{}", method="POST")
+with urllib.request.urlopen(request, timeout=30) as response:
+    changed = json.load(response)
+from tap_dlf_instances.simulator import DEFAULT_WORKSPACE_ID
+jobs = [job for job in changed["jobs"] if job["workspace"] == DEFAULT_WORKSPACE_ID]
+updated, added = (sum(len(job[key]) for job in jobs) for key in ("updated", "added"))
+print(f"         {updated} instances changed and {added} added, in {len(jobs)} jobs")
+EOF
+
+step "Run 2: meltano run tap-dlf-instances target-duckdb (incremental, from Meltano's state)"
+run_pipeline 2
+stop_simulator
+
+echo
+"$PY" scripts/warehouse.py summary "$WAREHOUSE" --before "$OUT/run1.duckdb"
+echo
+echo "Query it yourself: $PY -c \"import duckdb; print(duckdb.connect('${WAREHOUSE#"$ROOT"/}').sql('from dlf.instances limit 5'))\""
