@@ -8,12 +8,15 @@ cd "$(dirname "$0")/.."
 echo "== .venv: Meltano, the tap, and the test tools"
 # The same environment the main job uses (scripts/pipeline_env.sh), plus the dev extras.
 VENV=$(bash scripts/pipeline_env.sh)
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 \
+  | { grep -v "^WARNING: Location" || true; }
 export PATH="$VENV/bin:$PATH"
 
 echo "== ruff"
-ruff check tap_dlf_instances tests benchmarks scripts
-ruff format --check tap_dlf_instances tests benchmarks scripts
+SOURCES=(tap_dlf_instances tests scripts)
+[ -d benchmarks ] && SOURCES+=(benchmarks)
+ruff check "${SOURCES[@]}"
+ruff format --check "${SOURCES[@]}"
 echo "== mypy"
 mypy
 echo "== pytest"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -46,6 +47,36 @@ class ThrottledError(RetriableAPIError):
 
 class UnauthorizedRetryError(RetriableAPIError):
     """A 401 after which the authenticator obtained a new token: retry at once."""
+
+
+class CredentialsGate:
+    """Lets requests through one at a time until the API has accepted the credentials once.
+
+    Several fetching threads start together; with a wrong AK/SK each would send a request
+    signed with it, and a key is locked after 5 failed signatures. So the first request goes
+    alone, and once the credentials are refused no further request is sent.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._accepted = threading.Event()
+        self._refusal: AuthenticationError | None = None
+
+    def send(self, request: Callable[[], requests.Response]) -> requests.Response:
+        if self._accepted.is_set():
+            return request()
+        with self._lock:
+            if self._refusal is not None:
+                raise AuthenticationError(str(self._refusal))
+            if not self._accepted.is_set():
+                try:
+                    response = request()
+                except AuthenticationError as exc:
+                    self._refusal = exc
+                    raise
+                self._accepted.set()
+                return response
+        return request()
 
 
 def parsed_body(response: requests.Response) -> dict[str, Any]:
@@ -159,8 +190,11 @@ class DLFStream(RESTStream[int]):
         prepared_request: requests.PreparedRequest,
         context: Context | None,
     ) -> requests.Response:
-        self.pacer.wait()
-        return super()._request(prepared_request, context)
+        def send() -> requests.Response:
+            self.pacer.wait()
+            return super(DLFStream, self)._request(prepared_request, context)
+
+        return self._dlf_tap.credentials_gate.send(send)
 
     # Errors
 

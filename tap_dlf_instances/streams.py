@@ -176,6 +176,7 @@ class InstancesStream(DLFStream):
             yield from self._prefetcher([WindowOfJob(job_name, w) for w in windows])
 
     def _prefetcher(self, units: list[WindowOfJob]) -> OrderedPrefetcher[WindowOfJob, list[dict[str, Any]]]:
+        self._dlf_tap.prepare_for_threads()
         prefetcher: OrderedPrefetcher[WindowOfJob, list[dict[str, Any]]] = OrderedPrefetcher(
             units, self.fetch_window, workers=self.settings.max_workers
         )

@@ -16,6 +16,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_dlf_instances.auth.authenticators import DLFAuth, build_authenticator
+from tap_dlf_instances.client import CredentialsGate
 from tap_dlf_instances.errors import ConfigError, TapDLFError
 from tap_dlf_instances.pacing import RequestPacer
 from tap_dlf_instances.paging import OffsetReading
@@ -197,12 +198,22 @@ class TapDLFInstances(Tap):
         )
 
     @cached_property
+    def credentials_gate(self) -> CredentialsGate:
+        return CredentialsGate()
+
+    @cached_property
     def pacer(self) -> RequestPacer:
         return RequestPacer(self.settings.max_requests_per_second)
 
     @cached_property
     def offset_reading(self) -> OffsetReading:
         return OffsetReading(self.settings.offset_mode)
+
+    def prepare_for_threads(self) -> None:
+        """Create what the fetching threads share before they start (``cached_property`` does
+        not guard creation on every Python version)."""
+        for name in ("requests_session", "authenticator", "credentials_gate", "pacer", "offset_reading"):
+            getattr(self, name)
 
     # Jobs
 
