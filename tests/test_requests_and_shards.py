@@ -1,0 +1,68 @@
+"""What the tap asks the API for: no wasted page, filters passed on, shards that split the jobs."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+from tap_dlf_instances.tap import shard_of
+from tap_dlf_instances.windows import plan_windows, to_ms, window_width_ms
+
+
+def _config(sim, **extra):
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    return {
+        **sim.tap_config(auth="aksk"),
+        "start_date": (end - timedelta(days=80)).isoformat(),
+        "end_date": end.isoformat(),
+        "max_requests_per_second": 500,
+        **extra,
+    }
+
+
+def test_requests_are_exactly_the_pages_that_total_calls_for(make_sim, tap):
+    sim = make_sim(rate_limit_per_user=None)
+    config = _config(sim, offset_mode="page")
+    run = tap(config)
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    start = to_ms(datetime.fromisoformat(config["start_date"]))
+    end = to_ms(datetime.fromisoformat(config["end_date"]))
+    jobs = [job.name for job in sim.dataset.jobs.values() if job.job_type != "REAL_TIME"]
+    pages = 0
+    for job in jobs:
+        for window in plan_windows(start, end, window_width_ms(30)):
+            total = len(sim.dataset.expected(job, window.min_plan_time, window.max_plan_time))
+            pages += max(1, math.ceil(total / 1000))
+    assert pages > len(jobs) * 3  # several windows per job, some of several pages
+    routes = sim.stats()["requests_per_route"]
+    assert routes["instances"] == pages
+    assert routes["jobs"] == 1
+
+
+def test_a_status_filter_is_passed_to_the_api(make_sim, tap):
+    sim = make_sim(rate_limit_per_user=None)
+    run = tap(_config(sim, status="fail"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.instances
+    assert {r["status"] for r in run.instances} == {"fail"}
+
+
+def test_shards_split_the_jobs_without_overlap_and_together_cover_them_all(make_sim, tap):
+    sim = make_sim(rate_limit_per_user=None)
+    nodes = {job.name: list(job.nodes) for job in sim.dataset.jobs.values() if job.job_type == "REAL_TIME"}
+    base = _config(sim, realtime_job_nodes=nodes)
+    names = [job.name for job in sim.dataset.jobs.values() if job.job_type != "REAL_TIME"]
+    names += [f"{job}_{node}" for job, ns in nodes.items() for node in ns]
+    per_shard = []
+    for index in range(3):
+        run = tap({**base, "shard_index": index, "shard_count": 3})
+        assert run.returncode == 0, run.stderr[-3000:]
+        per_shard.append({r["job_name"] for r in run.instances})
+        # each shard reads, and keeps state for, exactly its own jobs
+        assert set(run.bookmarks()) == {name for name in names if shard_of(name, 3) == index}
+        assert per_shard[-1] <= set(run.bookmarks())
+    everything = tap(base)
+    all_jobs = {r["job_name"] for r in everything.instances}
+    assert set().union(*per_shard) == all_jobs
+    assert sum(len(s) for s in per_shard) == len(all_jobs)
