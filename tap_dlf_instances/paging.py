@@ -83,6 +83,8 @@ class OffsetPaginator(BaseAPIPaginator[int]):
         self._id_key = id_key
         self._first_page_ids: list[Any] | None = None
         self._rows_seen = 0
+        self._distinct_ids: set[Any] = set()
+        self._total: int | None = None
 
     @property
     def mode_for_next_request(self) -> OffsetMode:
@@ -94,8 +96,10 @@ class OffsetPaginator(BaseAPIPaginator[int]):
     def has_more(self, response: requests.Response) -> bool:
         body = self._body_of(response)
         rows = body.get(self._rows_key) or []
-        total = _as_int(body.get("total"))
+        total = self._total = _as_int(body.get("total"))
+        self._distinct_ids.update(row.get(self._id_key) for row in rows)
         if not rows:
+            self._check_complete(response)
             return False
         if self._first_page_ids is None:
             self._first_page_ids = [row.get(self._id_key) for row in rows]
@@ -106,7 +110,23 @@ class OffsetPaginator(BaseAPIPaginator[int]):
         if total is None:
             # No total to trust: keep going while pages come back full.
             return len(rows) >= self._page_size
-        return self._rows_seen < total
+        if self._rows_seen < total:
+            return True
+        self._check_complete(response)
+        return False
+
+    def _check_complete(self, response: requests.Response) -> None:
+        """Warn when the pages held fewer distinct rows than ``total`` promised: a sign that
+        ``offset`` is read differently than assumed (API-NOTES)."""
+        if self._total is not None and len(self._distinct_ids) < self._total:
+            logger.warning(
+                "%s: the API announced %d rows but its pages held %d distinct ones; if this "
+                "repeats, set `offset_mode` (now %s) to the other reading.",
+                response.request.path_url if response.request else response.url,
+                self._total,
+                len(self._distinct_ids),
+                self._reading.mode.value,
+            )
 
     def _is_probe_answer(self) -> bool:
         return self.current_value == 1 and self._page_size > 1 and self._reading.mode is OffsetMode.AUTO

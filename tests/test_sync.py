@@ -175,3 +175,15 @@ def test_a_missing_job_is_named_and_the_others_still_sync(sim, tap):
     assert (
         "no_such_job" not in run.bookmarks() or "replication_key_value" not in run.bookmarks()["no_such_job"]
     )
+
+
+def test_a_forced_offset_reading_that_loses_rows_is_reported(make_sim, tap):
+    sim = make_sim(offset_mode="row", rate_limit_per_user=None)
+    jobs = batch_jobs(sim)[:1]
+    config = window_config(
+        sim, days_back=10, job_names=jobs, page_size=7, offset_mode="page", max_requests_per_second=500
+    )
+    run = tap(config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "pages held" in run.stderr
+    assert "set `offset_mode` (now page)" in run.stderr
