@@ -238,7 +238,19 @@ class TapDLFInstances(Tap):
         if settings.job_names is not None:
             names = list(settings.job_names)
         else:
-            names = [job["name"] for job in self.workspace_jobs() if job.get("job_type") != "REAL_TIME"]
+            jobs = self.workspace_jobs()
+            names = [job["name"] for job in jobs if job.get("job_type") != "REAL_TIME"]
+            unread = [
+                job["name"]
+                for job in jobs
+                if job.get("job_type") == "REAL_TIME" and job["name"] not in settings.realtime_job_nodes
+            ]
+            if unread:
+                self.logger.info(
+                    "Real-time jobs %s have instances only per node: list their nodes in "
+                    "`realtime_job_nodes` to read them.",
+                    ", ".join(repr(name) for name in unread),
+                )
         names += [f"{job}_{node}" for job, nodes in settings.realtime_job_nodes.items() for node in nodes]
         unique = list(dict.fromkeys(names))
         return [name for name in unique if shard_of(name, settings.shard_count) == settings.shard_index]
