@@ -100,7 +100,7 @@ class InstancesStream(DLFStream):
 
     @property
     def partitions(self) -> list[dict[str, Any]]:
-        return [{"job_name": name} for name in self._dlf_tap.instance_job_names()]
+        return [{"job_name": name} for name in self._dlf_tap.instance_job_names]
 
     # Requests
 

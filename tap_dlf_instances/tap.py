@@ -231,6 +231,7 @@ class TapDLFInstances(Tap):
         names = self.settings.job_names
         return set(names) if names is not None else None
 
+    @cached_property
     def instance_job_names(self) -> list[str]:
         """Names whose instances this run reads: configured or discovered batch jobs, the
         configured real-time sub-jobs, then only this shard's share."""
