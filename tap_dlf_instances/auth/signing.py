@@ -103,13 +103,17 @@ def sign(
 ) -> str:
     """The ``Authorization`` value for a request whose headers already hold ``X-Sdk-Date`` and
     ``Host`` (and every other header that is to be signed)."""
-    date = next(value for name, value in headers.items() if name.lower() == "x-sdk-date")
     names = signed_header_names(headers)
-    canonical = canonical_request(
-        method=method, path=path, raw_query=raw_query, headers=headers, signed_headers=names, body=body
+    signature_hex = expected_signature(
+        method=method,
+        path=path,
+        raw_query=raw_query,
+        headers=headers,
+        signed_headers=names,
+        body=body,
+        secret_key=secret_key,
     )
-    to_sign = string_to_sign(canonical, date)
-    return authorization_header(access_key, names, signature(secret_key, to_sign))
+    return authorization_header(access_key, names, signature_hex)
 
 
 def parse_authorization(value: str) -> dict[str, str]:
@@ -138,7 +142,8 @@ def expected_signature(
     body: bytes | None,
     secret_key: str,
 ) -> str:
-    """What the signature of a received request must be (the server's side of ``sign``)."""
+    """The signature of a request over ``signed_headers``: what ``sign`` puts in the
+    ``Authorization`` header, and what a server recomputes from the request it received."""
     date = next((value for name, value in headers.items() if name.lower() == "x-sdk-date"), "")
     canonical = canonical_request(
         method=method,
