@@ -1,48 +1,132 @@
-"""Turning the API's rows into records, and recognising rows already emitted."""
+"""Turning the API's rows into records of the schema's exact types, and recognising repeats.
+
+The SDK's generic type conformance walks the schema for every value of every record and costs
+about half of a backfill's time (PERF-NOTES). The instances schema is fixed and flat, so the
+stream turns it off (``TYPE_CONFORMANCE_LEVEL = NONE``) and ``InstanceShaper`` gives every field
+its schema type here, in one pass; ``tests/test_record_types.py`` proves the output against the
+schema.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from tap_dlf_instances.schemas import INTEGER_FIELDS
+from tap_dlf_instances.schemas import INSTANCE_SCHEMA
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_WORKSPACE = "default"
+_MISSING = object()
 
 
-def _as_int(value: Any) -> Any:
-    """Integers sent as strings or integral floats become ints; anything else is left alone
-    for the SDK's type conformance to judge."""
-    if isinstance(value, bool):
+def _to_int(value: Any) -> Any:
+    if type(value) is int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
-    return value
+    return _MISSING
 
 
-def instance_record(
-    row: Mapping[str, Any], *, project_id: str, workspace: str | None
-) -> dict[str, Any] | None:
-    """The record for one row of the instances API, or None (with a warning) when the row lacks
-    what identifies it (``instance_id``, ``plan_time``)."""
-    record = dict(row)
-    for name in INTEGER_FIELDS.intersection(record):
-        record[name] = _as_int(record[name])
-    if not isinstance(record.get("instance_id"), int) or not isinstance(record.get("plan_time"), int):
-        logger.warning(
-            "Skipped a row of job %r without an integer `instance_id` and `plan_time`: %s",
-            record.get("job_name"),
-            {k: record.get(k) for k in ("instance_id", "plan_time", "status")},
-        )
-        return None
-    record["project_id"] = project_id
-    record["workspace"] = workspace or DEFAULT_WORKSPACE
-    return record
+def _to_number(value: Any) -> Any:
+    if type(value) in (int, float):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return _MISSING
+    return _MISSING
+
+
+def _to_bool(value: Any) -> Any:
+    if type(value) is bool:
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    if type(value) is int and value in (0, 1):
+        return bool(value)
+    return _MISSING
+
+
+def _to_str(value: Any) -> Any:
+    if type(value) is str:
+        return value
+    if type(value) in (int, float):
+        return str(value)
+    return _MISSING
+
+
+_CONVERTERS: dict[str, tuple[tuple[type, ...], Callable[[Any], Any]]] = {
+    "integer": ((int,), _to_int),
+    "number": ((int, float), _to_number),
+    "boolean": ((bool,), _to_bool),
+    "string": ((str,), _to_str),
+}
+
+
+def _json_type(prop: Mapping[str, Any]) -> str:
+    kinds = prop.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    return str(next(kind for kind in kinds if kind != "null"))
+
+
+#: Field name -> (its schema type's exact Python types, converter), for the fields the API sends.
+API_FIELDS: dict[str, tuple[tuple[type, ...], Callable[[Any], Any]]] = {
+    name: _CONVERTERS[_json_type(prop)]
+    for name, prop in INSTANCE_SCHEMA["properties"].items()
+    if name not in {"project_id", "workspace"}
+}
+
+
+class InstanceShaper:
+    """Makes records of the instances schema from API rows.
+
+    Every schema field is present (``None`` where the API left it out); a value that cannot be
+    read as its field's type becomes ``None`` with one warning per field; fields the schema does
+    not know are dropped with one warning. A row without an integer ``instance_id`` or
+    ``plan_time`` cannot be keyed or bookmarked: it is skipped with a warning.
+    """
+
+    def __init__(self, *, project_id: str, workspace: str | None) -> None:
+        self._project_id = project_id
+        self._workspace = workspace or DEFAULT_WORKSPACE
+        self._warned: set[str] = set()
+
+    def record(self, row: Mapping[str, Any], job_name: str) -> dict[str, Any] | None:
+        record: dict[str, Any] = {"project_id": self._project_id, "workspace": self._workspace}
+        for name, (types, convert) in API_FIELDS.items():
+            value = row.get(name)
+            if value is not None and type(value) not in types:  # the rare case: convert
+                value = convert(value)
+                if value is _MISSING:
+                    self._warn_once(
+                        name, f"`{name}` value {row.get(name)!r} is not of its type; emitted as null"
+                    )
+                    value = None
+            record[name] = value
+        if record["job_name"] is None:
+            record["job_name"] = job_name
+        if record["instance_id"] is None or record["plan_time"] is None:
+            logger.warning(
+                "Skipped a row of job %r without an integer `instance_id` and `plan_time`: %s",
+                job_name,
+                {k: row.get(k) for k in ("instance_id", "plan_time", "status")},
+            )
+            return None
+        if not row.keys() <= API_FIELDS.keys():
+            for name in row:
+                if name not in API_FIELDS:
+                    self._warn_once(name, f"field `{name}` is not in the schema; dropped")
+        return record
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            logger.warning("Instances: %s (further cases are not logged).", message)
 
 
 class RecentInstanceIds:

@@ -89,9 +89,3 @@ JOB_SCHEMA = th.PropertiesList(
     th.Property("last_update_user", th.StringType),
     th.Property("single_node_job_flag", th.BooleanType, description="Whether the job has a single node."),
 ).to_dict()
-
-INTEGER_FIELDS = frozenset(
-    name
-    for name, prop in INSTANCE_SCHEMA["properties"].items()
-    if "integer" in (prop.get("type") if isinstance(prop.get("type"), list) else [prop.get("type")])
-)
