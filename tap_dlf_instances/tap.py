@@ -22,6 +22,7 @@ from tap_dlf_instances.pacing import RequestPacer
 from tap_dlf_instances.paging import OffsetReading
 from tap_dlf_instances.settings import INSTANCE_STATUSES, Settings, parse_settings
 from tap_dlf_instances.streams import InstancesStream, JobsStream
+from tap_dlf_instances.writer import StateFlushingWriter
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property("project_id", th.StringType, required=True, description="Huawei Cloud project ID."),
@@ -151,6 +152,7 @@ class TapDLFInstances(Tap):
 
     name = "tap-dlf-instances"
     config_jsonschema = CONFIG_SCHEMA
+    message_writer_class = StateFlushingWriter
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.sync_started_at = datetime.now(UTC)
