@@ -3,9 +3,13 @@
 The SDK emits a stream's partitions one after the other from one thread. Against an API that
 takes 100-300 ms a page and allows 10 requests a second, one request at a time leaves most of
 the limit unused, so units further down the list are fetched ahead on ``workers`` threads while
-the current one is emitted. Each unit's rows travel through a small bounded queue, so memory
-stays flat however much a unit holds. ``concurrent.futures`` alone does not fit: a future hands
-over its result only when the whole unit is done, which is neither streaming nor flat.
+the current one is emitted. ``concurrent.futures`` alone does not fit: a future hands over its
+result only when the whole unit is done, which is neither streaming nor bounded in memory.
+
+Memory: units ahead of the one being emitted share one budget of ``buffered_batches`` batches;
+a worker whose unit is ahead waits when the budget is spent. The unit being emitted (the head)
+never waits for the budget, since the consumer is draining it: otherwise units ahead could
+hold the whole budget while the head, which frees it, could not move.
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ import queue
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 Unit = TypeVar("Unit", bound=Hashable)
 Item = TypeVar("Item")
 
-_POLL_SECONDS = 0.2
+_POLL_SECONDS = 0.1
 
 
 @dataclass
@@ -34,19 +38,25 @@ class _Failed:
 
 
 @dataclass
+class _Batch(Generic[Item]):
+    item: Item
+    budgeted: bool  # whether it holds a unit of the shared budget
+
+
+@dataclass
 class _Slot(Generic[Item]):
     """One unit's hand-over: its batches, and whether the consumer gave up on it."""
 
-    batches: queue.Queue[Item | _Done | _Failed]
-    abandoned: threading.Event
+    batches: queue.SimpleQueue[_Batch[Item] | _Done | _Failed] = field(default_factory=queue.SimpleQueue)
+    abandoned: threading.Event = field(default_factory=threading.Event)
 
 
 class OrderedPrefetcher(Generic[Unit, Item]):
-    """Runs ``fetch(unit)`` for each unit on a thread pool; ``results(unit)`` yields its batches.
+    """Runs ``fetch(unit)`` for each unit on a thread pool; iterating yields ``(unit, batches)``
+    in the order given, each unit's batches as they arrive.
 
-    Units must be consumed in the order given. At most ``workers + lookahead`` units are started
-    ahead of the one being consumed, and each holds at most ``batches_per_unit`` batches, so the
-    memory held is bounded. ``skip(predicate)`` lets the consumer drop units not yet started.
+    At most ``workers + lookahead`` units are started ahead of the one being consumed.
+    ``skip(predicate)`` lets the consumer drop units not yet started.
     """
 
     def __init__(
@@ -55,15 +65,16 @@ class OrderedPrefetcher(Generic[Unit, Item]):
         fetch: Callable[[Unit], Iterable[Item]],
         *,
         workers: int,
-        lookahead: int = 2,
-        batches_per_unit: int = 4,
+        lookahead: int = 4,
+        buffered_batches: int = 32,
     ) -> None:
         self._units = list(units)
         self._fetch = fetch
         self._workers = max(1, workers)
         self._window = self._workers + max(0, lookahead)
-        self._batches_per_unit = max(1, batches_per_unit)
+        self._budget = threading.Semaphore(max(1, buffered_batches))
         self._slots: dict[int, _Slot[Item]] = {}
+        self._head = 0
         self._submitted = 0
         self._stop = threading.Event()
         self._skip: Callable[[Unit], bool] = lambda _unit: False
@@ -76,10 +87,13 @@ class OrderedPrefetcher(Generic[Unit, Item]):
     def __iter__(self) -> Iterator[tuple[Unit, Iterator[Item]]]:
         try:
             for index, unit in enumerate(self._units):
+                self._head = index
                 self._top_up(index)
                 yield unit, self._drain(index)
                 # Whatever the consumer did not take is dropped, and its worker released.
-                self._slots.pop(index).abandoned.set()
+                slot = self._slots.pop(index)
+                slot.abandoned.set()
+                self._release_all(slot)
         finally:
             self.close()
 
@@ -91,7 +105,7 @@ class OrderedPrefetcher(Generic[Unit, Item]):
         limit = min(len(self._units), current + self._window)
         while self._submitted < limit:
             index = self._submitted
-            self._slots[index] = _Slot(queue.Queue(maxsize=self._batches_per_unit), threading.Event())
+            self._slots[index] = _Slot()
             self._executor.submit(self._run, index)
             self._submitted += 1
 
@@ -101,29 +115,43 @@ class OrderedPrefetcher(Generic[Unit, Item]):
         try:
             if not self._skip(unit):
                 for item in self._fetch(unit):
-                    if not self._put(slot, item):
+                    budgeted = self._wait_for_room(index, slot)
+                    if budgeted is None:
                         return
-            self._put(slot, _Done())
+                    slot.batches.put(_Batch(item, budgeted))
+            slot.batches.put(_Done())
         except BaseException as error:  # handed to the consumer, which re-raises it
-            self._put(slot, _Failed(error))
+            slot.batches.put(_Failed(error))
 
-    def _put(self, slot: _Slot[Item], item: Item | _Done | _Failed) -> bool:
-        # A worker whose consumer is gone (the run stopped, the unit was abandoned, the
-        # interpreter is exiting after a signal) must not wait on a full queue for ever.
+    def _wait_for_room(self, index: int, slot: _Slot[Item]) -> bool | None:
+        """True once a unit of budget is taken, False if this unit is the head (no budget
+        needed), None if the consumer is gone (the run stopped, the unit was abandoned, or the
+        interpreter is exiting after a signal)."""
         while not (self._stop.is_set() or slot.abandoned.is_set() or not threading.main_thread().is_alive()):
-            try:
-                slot.batches.put(item, timeout=_POLL_SECONDS)
-            except queue.Full:
-                continue
-            return True
-        return False
+            if index <= self._head:
+                return False
+            if self._budget.acquire(timeout=_POLL_SECONDS):
+                return True
+        return None
 
     def _drain(self, index: int) -> Iterator[Item]:
         box = self._slots[index].batches
         while True:
-            item = box.get()
-            if isinstance(item, _Done):
+            message = box.get()
+            if isinstance(message, _Done):
                 return
-            if isinstance(item, _Failed):
-                raise item.error
-            yield item
+            if isinstance(message, _Failed):
+                raise message.error
+            if message.budgeted:
+                self._budget.release()
+            yield message.item
+
+    def _release_all(self, slot: _Slot[Item]) -> None:
+        """Give back the budget held by batches the consumer did not take."""
+        while True:
+            try:
+                message = slot.batches.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(message, _Batch) and message.budgeted:
+                self._budget.release()
