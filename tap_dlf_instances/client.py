@@ -301,7 +301,7 @@ class DLFStream(RESTStream[int]):
             except RetriableAPIError as exc:
                 raise ApiError(
                     f"Gave up on {prepared_request.method} {prepared_request.path_url} after "
-                    f"{tries} attempts: {exc}. Raise `max_retries` or try again later.",
+                    f"{tries} attempts: {str(exc).rstrip('.')}. Raise `max_retries` or try again later.",
                     status=exc.response.status_code if exc.response is not None else 0,
                 ) from None
             except (requests.ConnectionError, requests.Timeout, ConnectionResetError) as exc:

@@ -3,8 +3,11 @@
 The SDK emits a stream's partitions one after the other from one thread. Against an API that
 takes 100-300 ms a page and allows 10 requests a second, one request at a time leaves most of
 the limit unused, so units further down the list are fetched ahead on ``workers`` threads while
-the current one is emitted. ``concurrent.futures`` alone does not fit: a future hands over its
-result only when the whole unit is done, which is neither streaming nor bounded in memory.
+the current one is emitted. ``concurrent.futures`` does not fit: a future hands over its result
+only when the whole unit is done, which is neither streaming nor bounded in memory, and its
+threads are joined at exit, so a run that stops (a fatal error, SIGTERM) would first wait out
+every request and retry back-off in flight. The workers here are daemon threads: they only
+fetch, and what they fetched is worthless once the run stops.
 
 Memory: units ahead of the one being emitted share one budget of ``buffered_batches`` batches;
 a worker whose unit is ahead waits when the budget is spent. The unit being emitted (the head)
@@ -17,7 +20,6 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -78,7 +80,8 @@ class OrderedPrefetcher(Generic[Unit, Item]):
         self._submitted = 0
         self._stop = threading.Event()
         self._skip: Callable[[Unit], bool] = lambda _unit: False
-        self._executor = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="dlf-fetch")
+        self._tasks: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
 
     def skip(self, predicate: Callable[[Unit], bool]) -> None:
         """Units for which ``predicate`` is true are not fetched once their turn comes."""
@@ -99,15 +102,24 @@ class OrderedPrefetcher(Generic[Unit, Item]):
 
     def close(self) -> None:
         self._stop.set()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        for _ in self._threads:
+            self._tasks.put(None)
+
+    def _work(self) -> None:
+        while (index := self._tasks.get()) is not None and not self._stop.is_set():
+            self._run(index)
 
     def _top_up(self, current: int) -> None:
         limit = min(len(self._units), current + self._window)
         while self._submitted < limit:
             index = self._submitted
             self._slots[index] = _Slot()
-            self._executor.submit(self._run, index)
+            self._tasks.put(index)
             self._submitted += 1
+        while len(self._threads) < min(self._workers, self._submitted):
+            thread = threading.Thread(target=self._work, name=f"dlf-fetch-{len(self._threads)}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def _run(self, index: int) -> None:
         slot = self._slots[index]

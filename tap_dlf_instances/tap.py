@@ -6,6 +6,7 @@ import threading
 import zlib
 from datetime import UTC, datetime
 from functools import cached_property
+from types import FrameType
 from typing import Any
 
 import click
@@ -260,6 +261,14 @@ class TapDLFInstances(Tap):
 
     def discover_streams(self) -> list[JobsStream | InstancesStream]:
         return [JobsStream(self), InstancesStream(self)]
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """The SDK writes the STATE and exits 0; exit 128 + the signal's number instead, so a
+        scheduler does not take an interrupted backfill for a finished one."""
+        try:
+            super()._handle_termination(signum, frame)
+        except SystemExit:
+            raise SystemExit(128 + signum) from None
 
     # Errors the user can act on end the run with their sentence, not a traceback.
 

@@ -12,13 +12,17 @@ next run reads them again.
 from __future__ import annotations
 
 import atexit
+import signal
 import sys
+import threading
 from typing import Any
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.encoding.simple import Message, RecordMessage
 
 FLUSH_BYTES = 64 * 1024
+#: Signals whose handlers write a STATE; held back while a chunk is being written.
+_TERMINATING = {signal.SIGTERM, signal.SIGINT}
 
 
 class StateFlushingWriter(MsgSpecWriter):
@@ -33,7 +37,25 @@ class StateFlushingWriter(MsgSpecWriter):
             self.flush_pending()
 
     def flush_pending(self) -> None:
-        if self._pending:
-            sys.stdout.buffer.write(self._pending)
-            self._pending.clear()
+        chunk, self._pending = self._pending, bytearray()
+        if chunk:
+            _write_whole(chunk)
         sys.stdout.flush()
+
+
+def _write_whole(chunk: bytearray) -> None:
+    """Write every byte of ``chunk``; a termination signal waits until the chunk is out, so its
+    handler's STATE never lands inside a half-written line."""
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _TERMINATING)
+    try:
+        out = sys.stdout.buffer
+        view = memoryview(chunk)
+        while view:
+            written = out.write(view)
+            view = view[written if written is not None else 0 :]
+        out.flush()
+    finally:
+        if in_main:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _TERMINATING)

@@ -178,8 +178,9 @@ def test_a_killed_backfill_resumed_from_its_last_state_loses_nothing(backfill, t
     assert first.signalled, "the tap finished before it could be killed: make the backfill longer"
     if sig is signal.SIGKILL:
         assert first.returncode == -signal.SIGKILL
-    else:  # the SDK's handler: the state once more if it changed, then exit
+    else:  # the SDK's handler: the state once more if it changed, then exit 128 + signal
         assert "Gracefully shutting down" in first.stderr
+        assert first.returncode == 128 + signal.SIGTERM
         assert "Traceback" not in first.stderr, first.stderr[-3000:]
     lost_by_first = every_id - first.instance_ids
     assert lost_by_first, "the kill came too late to interrupt the backfill"
