@@ -168,15 +168,16 @@ class TapDLFInstances(Tap):
         if errors:
             return errors
         try:
-            self.__dict__["settings"] = parse_settings(self.config, now=self.sync_started_at)
-        except ConfigError as exc:
+            _ = self.settings  # checked once, here, and kept
+        except ConfigValidationError as exc:
             if raise_errors:
-                raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
-            return [str(exc)]
+                raise
+            return list(exc.errors)
         return []
 
     @cached_property
     def settings(self) -> Settings:
+        """The config, checked; a mistake is a ``ConfigValidationError`` of one sentence."""
         try:
             return parse_settings(self.config, now=self.sync_started_at)
         except ConfigError as exc:
