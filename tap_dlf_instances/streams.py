@@ -101,6 +101,8 @@ class InstancesStream(DLFStream):
         self._shared_units: Iterator[tuple[WindowOfJob, Iterator[list[dict[str, Any]]]]] | None = None
         self._pending: tuple[WindowOfJob, Iterator[list[dict[str, Any]]]] | None = None
         self._missing_jobs: set[str] = set()
+        self._reached: set[str] = set()  # jobs whose turn in the shared prefetcher has come
+        self._positions: dict[str, int] = {}
 
     @property
     def partitions(self) -> list[dict[str, Any]]:
@@ -162,20 +164,28 @@ class InstancesStream(DLFStream):
         return list(plan_windows(start, end, window_width_ms(settings.window_days)))
 
     def _units_of(self, job_name: str) -> Iterator[tuple[WindowOfJob, Iterator[list[dict[str, Any]]]]]:
-        """The units of one job with their rows, from the run-wide prefetcher when the SDK asks
-        for partitions in their order (it does), else fetched for this job alone."""
+        """The units of one job with their rows: from the run-wide prefetcher, which follows the
+        order of ``partitions`` as the SDK does; a job asked for again, or out of that order, is
+        fetched on its own."""
         if self._plan is None:
             self._plan = {p["job_name"]: self._windows_of(p["job_name"]) for p in self.partitions}
             units = [WindowOfJob(job, w) for job, windows in self._plan.items() for w in windows]
             self._shared_units = iter(self._prefetcher(units))
-        while True:
-            if self._pending is None and self._shared_units is not None:
-                self._pending = next(self._shared_units, None)
-            if self._pending is None or self._pending[0].job_name != job_name:
-                break
-            unit_and_rows, self._pending = self._pending, None
-            yield unit_and_rows
-        if job_name not in self._plan:  # asked out of order: fetch this job on its own
+            self._positions = {job: index for index, job in enumerate(self._plan)}
+        if job_name in self._plan and job_name not in self._reached:
+            self._reached.add(job_name)
+            position = self._positions[job_name]
+            while self._shared_units is not None:
+                if self._pending is None:
+                    self._pending = next(self._shared_units, None)
+                if self._pending is None or self._positions[self._pending[0].job_name] > position:
+                    return
+                unit_and_rows, self._pending = self._pending, None
+                self._reached.add(unit_and_rows[0].job_name)
+                if unit_and_rows[0].job_name == job_name:
+                    yield unit_and_rows
+                # else: units of a job the SDK skipped, passed over (fetched alone if asked later)
+        else:
             windows = self._windows_of(job_name)
             yield from self._prefetcher([WindowOfJob(job_name, w) for w in windows])
 
