@@ -2,7 +2,11 @@
 
 A rule is a dict: ``{"kind": "status", "status": 503, "times": 3}``, ``{"kind": "throttle",
 "retry_after": 1}``, ``{"kind": "html", "status": 200}``, ``{"kind": "truncated"}``,
-``{"kind": "drop"}``, ``{"kind": "slow", "seconds": 5}``; any rule may add ``"path_contains"``
+``{"kind": "drop"}``, ``{"kind": "slow", "seconds": 5}``, and the lying 200s:
+``{"kind": "error_body"}`` (an ``error_code``/``error_msg`` body), ``{"kind": "body", "body": {...}}``
+(that JSON verbatim), ``{"kind": "repeat", "total": null}`` (every offset answered with the first
+page's rows; ``total`` huge by default, ``null`` leaves it out), ``{"kind": "short"}`` (the page's
+rows left out, ``total`` kept); any rule may add ``"path_contains"``
 (a substring of the percent-decoded path), ``"every"`` (act on every Nth matching request) and
 ``"times"`` (how often to act; default 1, ``null`` = forever). The first rule that acts wins.
 """
@@ -15,8 +19,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("status", "throttle", "html", "truncated", "drop", "slow")
-_DEFAULT_STATUS = {"status": 503, "html": 502}
+FAULT_KINDS = (
+    "status",
+    "throttle",
+    "html",
+    "truncated",
+    "drop",
+    "slow",
+    "error_body",
+    "body",
+    "repeat",
+    "short",
+)
+#: ``total`` of a ``repeat`` answer unless the rule gives one: more rows than any page run reaches.
+REPEAT_TOTAL = 1_000_000_000
+_DEFAULT_STATUS = {"status": 503, "html": 502, "error_body": 200}
 _RULE_KEYS = {
     "kind",
     "times",
@@ -27,6 +44,8 @@ _RULE_KEYS = {
     "seconds",
     "error_code",
     "error_msg",
+    "body",
+    "total",
 }
 
 
@@ -41,6 +60,8 @@ class FaultRule:
     seconds: float = 5.0
     error_code: str | None = None
     error_msg: str | None = None
+    body: Any = None
+    total: int | None = REPEAT_TOTAL
     seen: int = field(default=0, repr=False)  # matching requests so far
     applied: int = field(default=0, repr=False)
 
@@ -67,6 +88,8 @@ class FaultRule:
             seconds=float(raw.get("seconds", 5.0)),
             error_code=raw.get("error_code"),
             error_msg=raw.get("error_msg"),
+            body=raw.get("body"),
+            total=raw.get("total", REPEAT_TOTAL),
         )
 
     def describe(self) -> dict[str, Any]:
@@ -128,6 +151,39 @@ def fault_error_body(rule: FaultRule) -> dict[str, str]:
         504: ("APIGW.0203", "Backend timeout"),
     }.get(status, ("DLF.0001", "The service is temporarily unavailable."))
     return {"error_code": rule.error_code or code, "error_msg": rule.error_msg or message}
+
+
+def error_200_body(rule: FaultRule) -> dict[str, str]:
+    """What a backend behind a careless gateway sends with a 200: an error, not a page."""
+    return {
+        "error_code": rule.error_code or "DLF.0001",
+        "error_msg": rule.error_msg or "The service is temporarily unavailable.",
+    }
+
+
+def first_page_query(raw_query: str) -> str:
+    """The query with ``offset`` set to 0: a ``repeat`` server answers every offset alike."""
+    params = [pair for pair in raw_query.split("&") if pair and not pair.startswith("offset=")]
+    return "&".join([*params, "offset=0"])
+
+
+def rows_key_of(payload: Mapping[str, Any]) -> str | None:
+    """The list a listing's rows are in (``instances`` or ``jobs``), if any."""
+    return next((key for key in ("instances", "jobs") if isinstance(payload.get(key), list)), None)
+
+
+def repeated_page(payload: dict[str, Any], rule: FaultRule) -> dict[str, Any]:
+    """The first page again, with the rule's ``total`` (left out when ``null``)."""
+    page = {key: value for key, value in payload.items() if key != "total"}
+    if rule.total is not None:
+        page["total"] = rule.total
+    return page
+
+
+def short_page(payload: dict[str, Any]) -> dict[str, Any]:
+    """An empty page that keeps its ``total``: a server losing rows between pages."""
+    key = rows_key_of(payload)
+    return {**payload, key: []} if key else payload
 
 
 THROTTLE_CODE = "APIGW.0308"

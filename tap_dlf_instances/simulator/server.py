@@ -37,8 +37,12 @@ from tap_dlf_instances.simulator.dataset import Dataset, Instance
 from tap_dlf_instances.simulator.faults import (
     FaultPlan,
     RateLimiter,
+    error_200_body,
     fault_error_body,
+    first_page_query,
     html_page,
+    repeated_page,
+    short_page,
     throttle_body,
 )
 from tap_dlf_instances.simulator.seeding import demo_dataset
@@ -328,10 +332,20 @@ class SimulatedDLF:
                 return Outcome(0, drop=True)
             if fault.kind == "slow":
                 delay = fault.seconds
+            if fault.kind == "error_body":
+                return _json(fault.status or 200, error_200_body(fault))
+            if fault.kind == "body":
+                return _json(fault.status or 200, fault.body)
+            if fault.kind == "repeat":
+                raw_query = first_page_query(raw_query)
         outcome = self._backend(route, segments, principal.project_id, headers, raw_query)
         outcome.delay += delay
         if fault is not None and fault.kind == "truncated":
             outcome.body = outcome.body[: max(len(outcome.body) // 2, 1)]
+        if fault is not None and fault.kind == "repeat" and outcome.status == 200:
+            outcome.body = _json(200, repeated_page(json.loads(outcome.body), fault)).body
+        if fault is not None and fault.kind == "short" and outcome.status == 200:
+            outcome.body = _json(200, short_page(json.loads(outcome.body))).body
         return outcome
 
     def _throttled(self, retry_after: float | None) -> Outcome:
