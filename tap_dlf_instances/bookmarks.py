@@ -81,6 +81,40 @@ def open_since_for(window: Window, plan_time: int) -> int:
     return window.start if plan_time >= window.end else plan_time
 
 
-def after_window(window: Window, open_since: int | None) -> Bookmark:
-    """The bookmark once ``window`` (and every earlier one of this sync) is fully emitted."""
-    return Bookmark(watermark=window.end, open_since=open_since)
+def after_window(window: Window, open_since: int | None, *, sync_started_ms: int) -> Bookmark:
+    """The bookmark once ``window`` (and every earlier one of this sync) is fully emitted.
+
+    The watermark never passes the moment the sync started: with an ``end_date`` in the future
+    the windows up to it are read, but instances planned after the sync started may not exist
+    yet, so they are not "read in full". ``open_since`` is kept at or below the watermark: an
+    open instance planned later is inside the next sync's range anyway.
+    """
+    watermark = min(window.end, sync_started_ms)
+    return Bookmark(
+        watermark=watermark,
+        open_since=None if open_since is None else min(open_since, watermark),
+    )
+
+
+#: How far a watermark may pass the sync start and still be taken for the clock difference of
+#: two hosts: the API refuses AK/SK signatures beyond 15 minutes of skew (APIGW.0303) anyway.
+CLOCK_SKEW_MS = 15 * 60 * 1000
+
+
+def pulled_back(bookmark: Bookmark, *, sync_started_ms: int) -> Bookmark:
+    """A state's bookmark made one that does not pass the moment this sync started.
+
+    - Up to ``CLOCK_SKEW_MS`` ahead: the previous run's host clock was ahead; the watermark is
+      pulled back to the sync start (the lookback then re-reads behind it as always).
+    - Further ahead: written for an ``end_date`` in the future (by a version without the rule in
+      ``after_window``) or by hand. It says nothing about when its windows were read, so
+      nothing after ``start_date`` is known to be complete: the watermark is dropped and the
+      job read again from ``start_date``. Duplicates (upserted on the key), never a loss.
+    - ``open_since`` in the future is pulled back to the sync start (harmless, but a sane state).
+    """
+    watermark, open_since = bookmark.watermark, bookmark.open_since
+    if watermark is not None and watermark > sync_started_ms:
+        watermark = sync_started_ms if watermark - sync_started_ms <= CLOCK_SKEW_MS else None
+    if open_since is not None and open_since > sync_started_ms:
+        open_since = sync_started_ms
+    return Bookmark(watermark=watermark, open_since=open_since)

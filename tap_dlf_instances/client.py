@@ -18,6 +18,7 @@ from singer_sdk.streams import RESTStream
 
 from tap_dlf_instances.auth.credentials import AkSkCredentials, Credentials, TokenCredentials
 from tap_dlf_instances.errors import ApiError, AuthenticationError
+from tap_dlf_instances.pages import MalformedPageError, Page, read_page
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 THROTTLE_WAIT_SECONDS = (2.0, 5.0)
 MAX_BACKOFF_SECONDS = 60.0
 _BODY_ATTR = "_dlf_body"
+_PAGE_ATTR = "_dlf_page"
 
 
 class JobNotFoundError(ApiError):
@@ -86,6 +88,24 @@ def parsed_body(response: requests.Response) -> dict[str, Any]:
         body = _parse_json_object(response)
         setattr(response, _BODY_ATTR, body)
     return body
+
+
+def page_of(response: requests.Response, rows_key: str) -> Page:
+    """The listing page in the response, read once (in ``validate_response``) and kept on it.
+
+    A 200 that is not a page (an ``error_code`` body, no rows list, rows that are not objects, a
+    ``total`` that is no count) is retried like a 5xx: read as "no rows" it would end a window
+    early and let the bookmark pass instances nobody read (see ``pages``).
+    """
+    page = getattr(response, _PAGE_ATTR, None)
+    if page is None:
+        try:
+            page = read_page(parsed_body(response), rows_key)
+        except MalformedPageError as exc:
+            msg = f"{response.request.method} {_path_of(response)} answered {response.status_code} with a body that {exc}"
+            raise RetriableAPIError(msg, response) from None
+        setattr(response, _PAGE_ATTR, page)
+    return page
 
 
 def _parse_json_object(response: requests.Response) -> dict[str, Any]:
@@ -149,6 +169,8 @@ class DLFStream(RESTStream[int]):
     """Shared request behaviour of the DataArts Factory streams."""
 
     _LOG_REQUEST_METRICS = False
+    #: The list a 200 of this stream's endpoint must hold (see ``page_of``).
+    rows_key: str | None = None
 
     def __init__(self, tap: TapDLFInstances) -> None:
         self._dlf_tap = tap
@@ -215,6 +237,8 @@ class DLFStream(RESTStream[int]):
         if status >= HTTPStatus.BAD_REQUEST:
             self._raise_client_error(response)
         parsed_body(response)  # a 200 with HTML or a cut-short body is retried
+        if self.rows_key is not None:
+            page_of(response, self.rows_key)  # so is a 200 that is not a page
 
     def _raise_unauthorized(self, response: requests.Response) -> None:
         code, message = error_fields(response)

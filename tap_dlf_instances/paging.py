@@ -20,7 +20,17 @@ from typing import Any
 import requests
 from singer_sdk.pagination import BaseAPIPaginator
 
+from tap_dlf_instances.errors import TapDLFError
+from tap_dlf_instances.pages import Page
+
 logger = logging.getLogger(__name__)
+
+#: Pages in a row without a new row ID after which a listing is taken to loop.
+MAX_PAGES_WITHOUT_NEW_ROWS = 3
+
+
+class PagingLoopError(TapDLFError):
+    """The API keeps answering with rows already read: paging would never end."""
 
 
 class OffsetMode(enum.StrEnum):
@@ -62,8 +72,10 @@ def detect_mode(first_page_ids: Sequence[Any], second_request_ids: Sequence[Any]
 class OffsetPaginator(BaseAPIPaginator[int]):
     """Pages one listing (``total`` + a list of rows) until ``total`` says there is no more.
 
-    The page token is the ``offset`` to ask for next. ``body_of`` returns the response's parsed
-    JSON (parsed once, when the response was validated); ``rows_key`` names the list in it.
+    The page token is the ``offset`` to ask for next. ``page_of`` returns the response's page
+    (read once, when the response was validated). ``where`` names the listing in messages (the
+    stream sets it when it knows the job and window). ``on_mismatch`` is told when ``total`` and
+    the pages disagree.
     """
 
     def __init__(
@@ -71,20 +83,22 @@ class OffsetPaginator(BaseAPIPaginator[int]):
         *,
         page_size: int,
         reading: OffsetReading,
-        rows_key: str,
-        body_of: Callable[[requests.Response], dict[str, Any]],
+        page_of: Callable[[requests.Response], Page],
         id_key: str,
+        on_mismatch: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(0)
         self._page_size = page_size
         self._reading = reading
-        self._rows_key = rows_key
-        self._body_of = body_of
+        self._page_of = page_of
         self._id_key = id_key
+        self._on_mismatch = on_mismatch
+        self.where: str | None = None
         self._first_page_ids: list[Any] | None = None
         self._rows_seen = 0
         self._distinct_ids: set[Any] = set()
         self._total: int | None = None
+        self._pages_without_new_rows = 0
 
     @property
     def mode_for_next_request(self) -> OffsetMode:
@@ -94,17 +108,17 @@ class OffsetPaginator(BaseAPIPaginator[int]):
         return mode
 
     def has_more(self, response: requests.Response) -> bool:
-        body = self._body_of(response)
-        rows = body.get(self._rows_key) or []
-        total = self._total = _as_int(body.get("total"))
-        self._distinct_ids.update(row.get(self._id_key) for row in rows)
+        page = self._page_of(response)
+        rows = page.rows
+        total = self._total = page.total
+        ids = [row.get(self._id_key) for row in rows]
+        self._check_progress(ids)
         if not rows:
-            self._check_complete(response)
+            self._check_complete(empty_page=True)
             return False
         if self._first_page_ids is None:
-            self._first_page_ids = [row.get(self._id_key) for row in rows]
+            self._first_page_ids = ids
         elif self._is_probe_answer():
-            ids = [row.get(self._id_key) for row in rows]
             self._reading.learn(detect_mode(self._first_page_ids, ids))
         self._rows_seen = self._next_row(len(rows))
         if total is None:
@@ -112,21 +126,55 @@ class OffsetPaginator(BaseAPIPaginator[int]):
             return len(rows) >= self._page_size
         if self._rows_seen < total:
             return True
-        self._check_complete(response)
+        self._check_complete(empty_page=False)
         return False
 
-    def _check_complete(self, response: requests.Response) -> None:
-        """Warn when the pages held fewer distinct rows than ``total`` promised: a sign that
-        ``offset`` is read differently than assumed (API-NOTES)."""
-        if self._total is not None and len(self._distinct_ids) < self._total:
-            logger.warning(
-                "%s: the API announced %d rows but its pages held %d distinct ones; if this "
-                "repeats, set `offset_mode` (now %s) to the other reading.",
-                response.request.path_url if response.request else response.url,
-                self._total,
-                len(self._distinct_ids),
-                self._reading.mode.value,
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        """The SDK stops at an empty page without calling ``has_more``: check it here."""
+        self.has_more(response)
+        return False
+
+    def _check_progress(self, ids: list[Any]) -> None:
+        """Stop a server that answers every offset with rows already seen (with a huge or
+        missing ``total`` it would be paged for ever). One such page is normal: the ``offset=1``
+        probe under the row reading, rows shifted by instances inserted at the top meanwhile;
+        ``MAX_PAGES_WITHOUT_NEW_ROWS`` in a row is not."""
+        new = {row_id for row_id in ids if row_id is not None} - self._distinct_ids
+        self._distinct_ids.update(ids)
+        if new or not ids:
+            self._pages_without_new_rows = 0
+            return
+        self._pages_without_new_rows += 1
+        if self._pages_without_new_rows >= MAX_PAGES_WITHOUT_NEW_ROWS:
+            raise PagingLoopError(
+                f"{self._where()}: the API answered {self._pages_without_new_rows} pages in a row "
+                f"(up to offset {self.current_value}) with rows already read, so paging would not "
+                f"end; with `offset_mode` {self._reading.mode.value}. Set `offset_mode` to the "
+                "other reading if this server reads `offset` differently, or report the API's "
+                "behaviour; the windows before this one were completed."
             )
+
+    def _check_complete(self, *, empty_page: bool) -> None:
+        """Warn when the pages held fewer distinct rows than ``total`` promised: a server losing
+        rows between pages, or ``offset`` read differently than assumed (API-NOTES)."""
+        distinct = len(self._distinct_ids - {None})
+        if self._total is None or distinct >= self._total:
+            return
+        logger.warning(
+            "%s: the API announced %d rows but its pages held %d distinct ones%s; the rows read "
+            "are emitted and the window counts as read. If this repeats, set `offset_mode` (now "
+            "%s) to the other reading.",
+            self._where(),
+            self._total,
+            distinct,
+            " (an empty page came before the end)" if empty_page else "",
+            self._reading.mode.value,
+        )
+        if self._on_mismatch is not None:
+            self._on_mismatch()
+
+    def _where(self) -> str:
+        return self.where or "A listing"
 
     def _is_probe_answer(self) -> bool:
         return self.current_value == 1 and self._page_size > 1 and self._reading.mode is OffsetMode.AUTO
@@ -147,13 +195,3 @@ class OffsetPaginator(BaseAPIPaginator[int]):
             return math.ceil(self._rows_seen / self._page_size)
         # Still unknown: `offset=1` is the probe (see the module docstring).
         return 1
-
-
-def _as_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None

@@ -18,6 +18,8 @@ from tap_dlf_instances.schemas import INSTANCE_SCHEMA
 logger = logging.getLogger(__name__)
 
 DEFAULT_WORKSPACE = "default"
+#: Dropped rows described one by one in the log, per job; the rest are counted.
+MAX_DROP_WARNINGS = 5
 _MISSING = object()
 
 
@@ -88,13 +90,15 @@ class InstanceShaper:
     Every schema field is present (``None`` where the API left it out); a value that cannot be
     read as its field's type becomes ``None`` with one warning per field; fields the schema does
     not know are dropped with one warning. A row without an integer ``instance_id`` or
-    ``plan_time`` cannot be keyed or bookmarked: it is skipped with a warning.
+    ``plan_time`` cannot be keyed or bookmarked: it is dropped with a warning and counted in
+    ``dropped`` (the run summary reports it).
     """
 
     def __init__(self, *, project_id: str, workspace: str | None) -> None:
         self._project_id = project_id
         self._workspace = workspace or DEFAULT_WORKSPACE
         self._warned: set[str] = set()
+        self.dropped = 0  # rows that could not be keyed or bookmarked
 
     def record(self, row: Mapping[str, Any], job_name: str) -> dict[str, Any] | None:
         record: dict[str, Any] = {"project_id": self._project_id, "workspace": self._workspace}
@@ -111,11 +115,16 @@ class InstanceShaper:
         if record["job_name"] is None:
             record["job_name"] = job_name
         if record["instance_id"] is None or record["plan_time"] is None:
-            logger.warning(
-                "Skipped a row of job %r without an integer `instance_id` and `plan_time`: %s",
-                job_name,
-                {k: row.get(k) for k in ("instance_id", "plan_time", "status")},
-            )
+            self.dropped += 1
+            if self.dropped <= MAX_DROP_WARNINGS:
+                logger.warning(
+                    "Skipped a row of job %r without an integer `instance_id` and `plan_time`: %s%s",
+                    job_name,
+                    {k: row.get(k) for k in ("instance_id", "plan_time", "status")},
+                    " (further ones are only counted, in the run summary)"
+                    if self.dropped == MAX_DROP_WARNINGS
+                    else "",
+                )
             return None
         if not row.keys() <= API_FIELDS.keys():
             for name in row:

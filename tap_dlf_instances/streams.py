@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -11,16 +11,25 @@ from urllib.parse import quote
 import requests
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
-from tap_dlf_instances.bookmarks import Bookmark, after_window, is_open, open_since_for, read_start
-from tap_dlf_instances.client import DLFStream, JobNotFoundError, parsed_body
+from tap_dlf_instances.bookmarks import (
+    Bookmark,
+    after_window,
+    is_open,
+    open_since_for,
+    pulled_back,
+    read_start,
+)
+from tap_dlf_instances.client import DLFStream, JobNotFoundError, page_of
 from tap_dlf_instances.paging import OffsetPaginator
 from tap_dlf_instances.prefetch import OrderedPrefetcher
 from tap_dlf_instances.records import DEFAULT_WORKSPACE, InstanceShaper, RecentInstanceIds
 from tap_dlf_instances.schemas import INSTANCE_SCHEMA, JOB_SCHEMA
-from tap_dlf_instances.windows import Window, plan_windows, to_ms, window_width_ms
+from tap_dlf_instances.summary import RunSummary
+from tap_dlf_instances.windows import Window, format_ms, plan_windows, to_ms, window_width_ms
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
+    from singer_sdk.pagination import BaseAPIPaginator
 
 #: The jobs list API's largest page.
 JOBS_PAGE_SIZE = 100
@@ -36,6 +45,7 @@ class JobsStream(DLFStream):
     primary_keys = ("project_id", "workspace", "name")
     replication_key = None
     schema = JOB_SCHEMA
+    rows_key = "jobs"
 
     def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
         return {"limit": JOBS_PAGE_SIZE, "offset": next_page_token or 0}
@@ -44,20 +54,25 @@ class JobsStream(DLFStream):
         return OffsetPaginator(
             page_size=JOBS_PAGE_SIZE,
             reading=self._dlf_tap.offset_reading,
-            rows_key="jobs",
-            body_of=parsed_body,
+            page_of=lambda response: page_of(response, "jobs"),
             id_key="name",
         )
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        rows = parsed_body(response).get("jobs") or []
-        return [row for row in rows if isinstance(row, dict) and row.get("name")]
+        return page_of(response, "jobs").rows
 
     def list_jobs(self) -> list[dict[str, Any]]:
         """All jobs, each once (pages may overlap when ``offset`` is read the other way)."""
         jobs: dict[str, dict[str, Any]] = {}
+        nameless = 0
         for row in self.request_records(None):
-            jobs.setdefault(row["name"], row)
+            name = row.get("name")
+            if isinstance(name, str) and name:
+                jobs.setdefault(name, row)
+            else:
+                nameless += 1
+        if nameless:
+            self.log("Skipped %d rows of the jobs list without a `name`.", nameless, level=logging.WARNING)
         return list(jobs.values())
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -91,6 +106,7 @@ class InstancesStream(DLFStream):
     replication_key = "plan_time"
     is_sorted = False
     schema = INSTANCE_SCHEMA
+    rows_key = "instances"
     # Records get their schema types in `InstanceShaper` (see records.py), so the SDK's generic
     # conformance, half of a backfill's time, is not needed.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -103,6 +119,7 @@ class InstancesStream(DLFStream):
         self._missing_jobs: set[str] = set()
         self._reached: set[str] = set()  # jobs whose turn in the shared prefetcher has come
         self._positions: dict[str, int] = {}
+        self._summary = RunSummary()
 
     @property
     def partitions(self) -> list[dict[str, Any]]:
@@ -128,14 +145,28 @@ class InstancesStream(DLFStream):
         return OffsetPaginator(
             page_size=self.settings.page_size,
             reading=self._dlf_tap.offset_reading,
-            rows_key="instances",
-            body_of=parsed_body,
+            page_of=lambda response: page_of(response, "instances"),
             id_key="instance_id",
+            on_mismatch=lambda: self._summary.add(mismatched_windows=1),
         )
 
+    def _prepare_request(
+        self, *, context: Context | None, page: BaseAPIPaginator[Any]
+    ) -> requests.PreparedRequest:
+        # The SDK makes the paginator without the context; this is where both meet, so the
+        # paginator's messages can name the job and window.
+        if isinstance(page, OffsetPaginator) and page.where is None and context:
+            page.where = f"Instances of job {context['job_name']!r}, window {context['window']}"
+        return super()._prepare_request(context=context, page=page)
+
+    def _request(
+        self, prepared_request: requests.PreparedRequest, context: Context | None
+    ) -> requests.Response:
+        self._summary.add(requests=1)
+        return super()._request(prepared_request, context)
+
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        rows = parsed_body(response).get("instances") or []
-        return [row for row in rows if isinstance(row, dict)]
+        return page_of(response, "instances").rows
 
     def fetch_window(self, unit: WindowOfJob) -> Iterator[list[dict[str, Any]]]:
         """All rows of one job's window, in batches; runs on a fetching thread."""
@@ -154,7 +185,19 @@ class InstancesStream(DLFStream):
 
     def _windows_of(self, job_name: str) -> list[Window]:
         settings = self.settings
-        bookmark = Bookmark.from_state(self.get_context_state({"job_name": job_name}))
+        stored = Bookmark.from_state(self.get_context_state({"job_name": job_name}))
+        bookmark = pulled_back(stored, sync_started_ms=self._sync_started_ms)
+        if bookmark.watermark != stored.watermark:
+            self.log(
+                "The bookmark of job %r (%s) is past the moment this sync started (%s); %s.",
+                job_name,
+                format_ms(stored.watermark or 0),
+                format_ms(self._sync_started_ms),
+                "pulled back to it (a clock difference)"
+                if bookmark.watermark is not None
+                else "it says nothing about what was read, so the job is read again from `start_date`",
+                level=logging.WARNING,
+            )
         start = read_start(
             bookmark,
             start_date_ms=to_ms(settings.start_date),
@@ -199,14 +242,33 @@ class InstancesStream(DLFStream):
 
     # Emitting
 
+    @property
+    def _sync_started_ms(self) -> int:
+        return to_ms(self._dlf_tap.sync_started_at)
+
+    def _sync_records(
+        self, context: Context | None = None, *, write_messages: bool = True
+    ) -> Generator[dict[str, Any], Any, Any]:
+        # `sync` is final in the SDK; this generator is the stream's whole run, so its end is
+        # where the summary goes, after a failure too (what was read until then).
+        try:
+            yield from super()._sync_records(context, write_messages=write_messages)
+        finally:
+            self._summary.log(self.logger)
+
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        job_name = (context or {})["job_name"]
+        if context is None:
+            # The SDK asks once without a context when there are no partitions, i.e. no jobs.
+            self.log("No jobs to read instances of (none listed, configured or in this shard).")
+            return
+        job_name = context["job_name"]
         state = self.get_context_state(context)
         seen = RecentInstanceIds()
         shaper = InstanceShaper(project_id=self.settings.project_id, workspace=self.settings.workspace)
         open_since: int | None = None
         for unit, batches in self._units_of(job_name):
             seen.next_window()
+            emitted = 0
             try:
                 for batch in batches:
                     for row in batch:
@@ -216,9 +278,11 @@ class InstancesStream(DLFStream):
                         if is_open(record.get("status")):
                             pinned = open_since_for(unit.window, record["plan_time"])
                             open_since = pinned if open_since is None else min(open_since, pinned)
+                        emitted += 1
                         yield record
             except JobNotFoundError as exc:
                 self._missing_jobs.add(job_name)
+                self._summary.add(jobs_missing=1, instances=emitted, rows_dropped=shaper.dropped)
                 self.log(
                     "Job %r was not found (%s); its instances are skipped, the other jobs go on.",
                     job_name,
@@ -227,9 +291,12 @@ class InstancesStream(DLFStream):
                 )
                 return
             # Every record of this window has been written: the bookmark may move past it.
-            after_window(unit.window, open_since).write_to(state)
+            after_window(unit.window, open_since, sync_started_ms=self._sync_started_ms).write_to(state)
+            self._summary.add(windows=1, instances=emitted, rows_dropped=shaper.dropped)
+            shaper.dropped = 0
             self.state_manager.is_flushed = False
             self._write_state_message()
+        self._summary.add(jobs_read=1)
 
     def _increment_stream_state(
         self, latest_record: dict[str, Any], *, context: Context | None = None

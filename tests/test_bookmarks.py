@@ -66,13 +66,13 @@ def test_bookmark_from_state(state, expected):
 
 def test_bookmark_round_trips_through_state_and_drops_a_cleared_open_since():
     state: dict = {"context": {"job_name": "j"}, "open_since": 1}
-    after_window(Window(10, 20), None).write_to(state)
+    after_window(Window(10, 20), None, sync_started_ms=100).write_to(state)
     assert state == {
         "context": {"job_name": "j"},
         "replication_key": "plan_time",
         "replication_key_value": 20,
     }
-    after_window(Window(20, 30), 15).write_to(state)
+    after_window(Window(20, 30), 15, sync_started_ms=100).write_to(state)
     assert Bookmark.from_state(state) == Bookmark(watermark=30, open_since=15)
 
 
