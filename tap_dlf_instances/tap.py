@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 import zlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from types import FrameType
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 import requests
@@ -15,6 +16,7 @@ from requests.adapters import HTTPAdapter
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
 from tap_dlf_instances.auth.authenticators import DLFAuth, build_authenticator
 from tap_dlf_instances.client import CredentialsGate
@@ -154,6 +156,12 @@ class TapDLFInstances(Tap):
     name = "tap-dlf-instances"
     config_jsonschema = CONFIG_SCHEMA
     message_writer_class = StateFlushingWriter
+    # The SDK's defaults without BATCH: the instances stream writes a STATE after each window
+    # (the bookmark rule), while the SDK's batch mode writes the records' files only at the end,
+    # so a target would commit bookmarks ahead of rows it has not got; see `_refuse_batch_config`.
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        capability for capability in Tap.capabilities if capability is not PluginCapabilities.BATCH
+    ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.sync_started_at = datetime.now(UTC)
@@ -179,6 +187,7 @@ class TapDLFInstances(Tap):
     def settings(self) -> Settings:
         """The config, checked; a mistake is a ``ConfigValidationError`` of one sentence."""
         try:
+            _refuse_batch_config(self.config)
             return parse_settings(self.config, now=self.sync_started_at)
         except ConfigError as exc:
             raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
@@ -279,6 +288,19 @@ class TapDLFInstances(Tap):
             super().invoke(*args, **kwargs)
         except TapDLFError as exc:
             raise click.ClickException(str(exc)) from None
+
+
+def _refuse_batch_config(config: Mapping[str, Any]) -> None:
+    """Batch mode is not offered (see ``capabilities``): a configured ``batch_config`` would make
+    the SDK write the records to files after STATE messages that already cover them. Refused
+    rather than ignored: whoever set it expects files, and a run in records mode would be a
+    silent change of format."""
+    if config.get("batch_config") is not None:
+        msg = (
+            "Setting `batch_config` is not supported by this tap (its bookmarks move per window, "
+            "ahead of batch files); remove it to receive RECORD messages."
+        )
+        raise ConfigError(msg)
 
 
 def shard_of(job_name: str, shard_count: int) -> int:
