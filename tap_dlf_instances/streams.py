@@ -51,12 +51,14 @@ class JobsStream(DLFStream):
         return {"limit": JOBS_PAGE_SIZE, "offset": next_page_token or 0}
 
     def get_new_paginator(self) -> OffsetPaginator:
-        return OffsetPaginator(
+        paginator = OffsetPaginator(
             page_size=JOBS_PAGE_SIZE,
             reading=self._dlf_tap.offset_reading,
             page_of=lambda response: page_of(response, "jobs"),
             id_key="name",
         )
+        paginator.where = "The jobs list"
+        return paginator
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         return page_of(response, "jobs").rows
