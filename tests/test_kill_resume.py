@@ -138,7 +138,8 @@ def backfill(
     sim = make_sim(
         bulk_dataset(jobs=JOBS, instances_per_job=INSTANCES_PER_JOB), rate_limit_per_user=None, latency_ms=120
     )
-    end = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    # In the past: the watermark never passes the sync start, so it equals `end_date` only then.
+    end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
     start = end - timedelta(minutes=5 * INSTANCES_PER_JOB + 60)
     config = {
         **sim.tap_config(auth="aksk"),
