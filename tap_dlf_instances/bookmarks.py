@@ -10,6 +10,10 @@ The next sync reads from ``min(watermark - lookback, open_since)`` (never before
 so instances still running at the last sync are read again with their final status, and
 PatchData or manual instances created late with a plan time inside the lookback are picked up;
 nothing older is read again.
+
+Neither value ever passes the moment the sync started, whatever ``end_date`` says: instances
+planned later may not exist yet (``after_window``). A stored bookmark past it is pulled back
+(``pulled_back``).
 """
 
 from __future__ import annotations
