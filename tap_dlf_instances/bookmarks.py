@@ -4,7 +4,8 @@ A job's bookmark holds two plan times (ms):
 
 - ``replication_key_value`` (the *watermark*): every window before it was read in full.
 - ``open_since``: the earliest plan time of an instance that was not yet final when it was read
-  (``waiting``, ``running``, ``running-exception``, ``pause``, ``freeze``), or absent.
+  (``waiting``, ``running``, ``running-exception``, ``pause``, ``freeze``), or the start of a
+  window whose pages fell short of its ``total`` (rows may have been missed), or absent.
 
 The next sync reads from ``min(watermark - lookback, open_since)`` (never before ``start_date``),
 so instances still running at the last sync are read again with their final status, and

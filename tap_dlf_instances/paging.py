@@ -73,9 +73,9 @@ class OffsetPaginator(BaseAPIPaginator[int]):
     """Pages one listing (``total`` + a list of rows) until ``total`` says there is no more.
 
     The page token is the ``offset`` to ask for next. ``page_of`` returns the response's page
-    (read once, when the response was validated). ``where`` names the listing in messages (the
-    stream sets it when it knows the job and window). ``on_mismatch`` is told when ``total`` and
-    the pages disagree.
+    (read once, when the response was validated). ``where`` names the listing in messages and
+    ``on_mismatch`` is told when ``total`` and the pages disagree; the stream sets both when it
+    knows the job and window.
     """
 
     def __init__(
@@ -85,15 +85,14 @@ class OffsetPaginator(BaseAPIPaginator[int]):
         reading: OffsetReading,
         page_of: Callable[[requests.Response], Page],
         id_key: str,
-        on_mismatch: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(0)
         self._page_size = page_size
         self._reading = reading
         self._page_of = page_of
         self._id_key = id_key
-        self._on_mismatch = on_mismatch
         self.where: str | None = None
+        self.on_mismatch: Callable[[], None] | None = None
         self._first_page_ids: list[Any] | None = None
         self._rows_seen = 0
         self._distinct_ids: set[Any] = set()
@@ -162,16 +161,15 @@ class OffsetPaginator(BaseAPIPaginator[int]):
             return
         logger.warning(
             "%s: the API announced %d rows but its pages held %d distinct ones%s; the rows read "
-            "are emitted and the window counts as read. If this repeats, set `offset_mode` (now "
-            "%s) to the other reading.",
+            "are emitted. If this repeats, set `offset_mode` (now %s) to the other reading.",
             self._where(),
             self._total,
             distinct,
             " (an empty page came before the end)" if empty_page else "",
             self._reading.mode.value,
         )
-        if self._on_mismatch is not None:
-            self._on_mismatch()
+        if self.on_mismatch is not None:
+            self.on_mismatch()
 
     def _where(self) -> str:
         return self.where or "A listing"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -122,6 +124,8 @@ class InstancesStream(DLFStream):
         self._reached: set[str] = set()  # jobs whose turn in the shared prefetcher has come
         self._positions: dict[str, int] = {}
         self._summary = RunSummary()
+        self._mismatched: set[WindowOfJob] = set()
+        self._mismatched_lock = threading.Lock()
 
     @property
     def partitions(self) -> list[dict[str, Any]]:
@@ -149,17 +153,25 @@ class InstancesStream(DLFStream):
             reading=self._dlf_tap.offset_reading,
             page_of=lambda response: page_of(response, "instances"),
             id_key="instance_id",
-            on_mismatch=lambda: self._summary.add(mismatched_windows=1),
         )
 
     def _prepare_request(
         self, *, context: Context | None, page: BaseAPIPaginator[Any]
     ) -> requests.PreparedRequest:
         # The SDK makes the paginator without the context; this is where both meet, so the
-        # paginator's messages can name the job and window.
+        # paginator's messages can name the job and window, and a mismatch reach its unit.
         if isinstance(page, OffsetPaginator) and page.where is None and context:
-            page.where = f"Instances of job {context['job_name']!r}, window {context['window']}"
+            unit = WindowOfJob(context["job_name"], context["window"])
+            page.where = f"Instances of job {unit.job_name!r}, window {unit.window}"
+            page.on_mismatch = functools.partial(self._window_mismatched, unit)
         return super()._prepare_request(context=context, page=page)
+
+    def _window_mismatched(self, unit: WindowOfJob) -> None:
+        """``total`` and the pages of ``unit`` disagreed (on a fetching thread): counted, and
+        the window is read again by the next sync (see ``get_records``)."""
+        self._summary.add(mismatched_windows=1)
+        with self._mismatched_lock:
+            self._mismatched.add(unit)
 
     def _request(
         self, prepared_request: requests.PreparedRequest, context: Context | None
@@ -292,7 +304,14 @@ class InstancesStream(DLFStream):
                     level=logging.WARNING,
                 )
                 return
-            # Every record of this window has been written: the bookmark may move past it.
+            # Every record of this window has been written: the bookmark may move past it. A
+            # window whose pages fell short of `total` may have lost rows: `open_since` makes the
+            # next sync read it again (a rule of the bookmark: re-read, never lose).
+            with self._mismatched_lock:
+                if unit in self._mismatched:
+                    open_since = (
+                        unit.window.start if open_since is None else min(open_since, unit.window.start)
+                    )
             after_window(unit.window, open_since, sync_started_ms=self._sync_started_ms).write_to(state)
             self._summary.add(windows=1, instances=emitted, rows_dropped=shaper.dropped)
             shaper.dropped = 0

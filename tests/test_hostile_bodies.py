@@ -182,7 +182,7 @@ def test_a_server_repeating_its_first_page_is_stopped_naming_job_window_and_offs
 # --- item 7: total and pages disagree; the run summary ------------------------------------------
 
 
-def test_an_empty_page_before_total_is_warned_about_and_counted(make_sim, tap):
+def test_an_empty_page_before_total_is_warned_about_counted_and_read_again_next_sync(make_sim, tap):
     sim = make_sim(rate_limit_per_user=None)
     # The second request for the job: the second page of its first window.
     sim.set_faults([{"kind": "short", "every": 2, "times": 1, "path_contains": INSTANCES_OF}])
@@ -197,6 +197,14 @@ def test_an_empty_page_before_total_is_warned_about_and_counted(make_sim, tap):
     line = summary_line(run.stderr)
     assert "WARNING" in line
     assert "1 windows where total and pages disagreed" in line
+    # The rows the empty page hid are not lost: the next sync reads that window again.
+    first = {r["instance_id"] for r in run.instances if r["job_name"] == JOB}
+    wanted = expected_ids(sim, config, JOB)
+    assert wanted - first
+    sim.set_faults([])
+    again = tap({**config, "lookback_window_hours": 0}, state=run.last_state)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert wanted <= first | {r["instance_id"] for r in again.instances if r["job_name"] == JOB}
 
 
 def test_a_clean_run_ends_with_one_info_summary(make_sim, tap):
