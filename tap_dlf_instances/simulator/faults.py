@@ -2,7 +2,10 @@
 
 A rule is a dict: ``{"kind": "status", "status": 503, "times": 3}``, ``{"kind": "throttle",
 "retry_after": 1}``, ``{"kind": "html", "status": 200}``, ``{"kind": "truncated"}``,
-``{"kind": "drop"}``, ``{"kind": "slow", "seconds": 5}``; any rule may add ``"path_contains"``
+``{"kind": "drop"}``, ``{"kind": "slow", "seconds": 5}``, ``{"kind": "redirect", "status": 302,
+"location": "http://127.0.0.2:8080/x"}`` (answers a redirect there), ``{"kind": "trickle",
+"bytes": 1, "seconds": 0.5}`` (sends the whole answer, headers included, ``bytes`` at a time every
+``seconds``); any rule may add ``"path_contains"``
 (a substring of the percent-decoded path), ``"every"`` (act on every Nth matching request) and
 ``"times"`` (how often to act; default 1, ``null`` = forever). The first rule that acts wins.
 """
@@ -15,8 +18,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("status", "throttle", "html", "truncated", "drop", "slow")
-_DEFAULT_STATUS = {"status": 503, "html": 502}
+FAULT_KINDS = (
+    "status",
+    "throttle",
+    "html",
+    "truncated",
+    "drop",
+    "slow",
+    "redirect",
+    "trickle",
+)
+_DEFAULT_STATUS = {"status": 503, "html": 502, "redirect": 302}
 _RULE_KEYS = {
     "kind",
     "times",
@@ -27,6 +39,8 @@ _RULE_KEYS = {
     "seconds",
     "error_code",
     "error_msg",
+    "location",
+    "bytes",
 }
 
 
@@ -41,6 +55,8 @@ class FaultRule:
     seconds: float = 5.0
     error_code: str | None = None
     error_msg: str | None = None
+    location: str | None = None
+    bytes: int = 1
     seen: int = field(default=0, repr=False)  # matching requests so far
     applied: int = field(default=0, repr=False)
 
@@ -67,6 +83,8 @@ class FaultRule:
             seconds=float(raw.get("seconds", 5.0)),
             error_code=raw.get("error_code"),
             error_msg=raw.get("error_msg"),
+            location=raw.get("location"),
+            bytes=max(1, int(raw.get("bytes", 1))),
         )
 
     def describe(self) -> dict[str, Any]:
@@ -78,6 +96,8 @@ class FaultRule:
             "status": self.status,
             "retry_after": self.retry_after,
             "seconds": self.seconds,
+            "location": self.location,
+            "bytes": self.bytes,
             "applied": self.applied,
         }
 
