@@ -91,6 +91,24 @@ def test_an_untrusted_certificate_stops_the_run_at_once(tls_sim, tap):
 
 
 @pytest.mark.timeout(60)
+def test_an_untrusted_iam_certificate_stops_the_login_at_once(tls_sim, tap, ca_file):
+    # The API is trusted through ca_bundle-less plain http; IAM is the TLS server.
+    plain = SimulatedDLF(tls_sim.dataset).start()
+    try:
+        run = tap({**config_for(tls_sim, "iam"), "api_url": plain.url})
+    finally:
+        plain.stop()
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1, run.stderr[-3000:]
+    assert "IAM" in lines[0]
+    assert "certificate" in lines[0]
+    assert "`ca_bundle`" in lines[0]
+    assert tls_sim.stats()["requests_per_route"] == {}
+
+
+@pytest.mark.timeout(60)
 def test_https_to_a_plain_http_port_stops_the_run_at_once(sim, tap):
     started = time.monotonic()
     run = tap({**config_for(sim), "api_url": sim.url.replace("http://", "https://")})

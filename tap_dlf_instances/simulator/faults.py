@@ -3,7 +3,8 @@
 A rule is a dict: ``{"kind": "status", "status": 503, "times": 3}``, ``{"kind": "throttle",
 "retry_after": 1}``, ``{"kind": "html", "status": 200}``, ``{"kind": "truncated"}``,
 ``{"kind": "drop"}``, ``{"kind": "slow", "seconds": 5}``, ``{"kind": "redirect", "status": 302,
-"location": "http://127.0.0.2:8080/x"}`` (answers a redirect there), ``{"kind": "trickle",
+"location": "http://127.0.0.2:8080/x"}`` (answers a redirect there; to the same URL without
+``location``), ``{"kind": "trickle",
 "bytes": 1, "seconds": 0.5}`` (sends the whole answer, headers included, ``bytes`` at a time every
 ``seconds``); any rule may add ``"path_contains"``
 (a substring of the percent-decoded path), ``"every"`` (act on every Nth matching request) and

@@ -338,8 +338,9 @@ class SimulatedDLF:
                 return Outcome(0, drop=True)
             if fault.kind == "slow":
                 delay = fault.seconds
-            if fault.kind == "redirect":
-                return Outcome(fault.status or 302, b"", {"Location": fault.location or self.url})
+            if fault.kind == "redirect":  # without a location: to itself, a redirect loop
+                here = f"{self.url}{raw_path}" + (f"?{raw_query}" if raw_query else "")
+                return Outcome(fault.status or 302, b"", {"Location": fault.location or here})
         outcome = self._backend(route, segments, principal.project_id, headers, raw_query)
         outcome.delay += delay
         if fault is not None and fault.kind == "truncated":
