@@ -5,6 +5,7 @@ fix stops the run at once."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -231,6 +232,32 @@ def test_an_answer_that_always_trickles_fails_the_run_within_bounded_time(make_s
     assert "2 attempts" in line
     assert 6 <= elapsed < 20  # two 3 s deadlines and a 1 s backoff (and start-up)
     assert sim.stats()["faults_applied"] == {"trickle": 2}
+
+
+@pytest.mark.timeout(60)
+def test_an_iam_login_that_trickles_is_abandoned_at_the_deadline(make_sim, tap):
+    def trickle(handler: BaseHTTPRequestHandler) -> None:
+        handler.close_connection = True
+        with contextlib.suppress(OSError):  # the tap hangs up
+            for byte in b"HTTP/1.1 201 Created\r\nX-Subject-Token: t\r\n":
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                time.sleep(0.5)
+
+    sim = make_sim(rate_limit_per_user=None)
+    iam = Recorder("127.0.0.1", answer=trickle)
+    started = time.monotonic()
+    try:
+        run = tap(small_config(sim, "iam", iam_url=iam.url, request_timeout=2))
+    finally:
+        iam.stop()
+    elapsed = time.monotonic() - started
+    line = one_error(run)
+    assert "IAM" in line
+    assert "request_timeout" in line
+    assert len(iam.received) == 4  # the login's own retries, each cut at 2 s
+    assert elapsed < 30
+    assert DEMO_IAM_PASSWORD not in run.stdout + run.stderr
 
 
 # 11. Retry-After is capped
