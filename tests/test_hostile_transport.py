@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -340,6 +341,9 @@ def test_a_refusal_after_the_host_answered_is_worth_retrying() -> None:
     assert unretryable_reason(refused, host_answered=False) is not None
     assert unretryable_reason(refused, host_answered=True) is None  # maybe a restart
     assert unretryable_reason(requests.ConnectionError(ConnectionResetError()), host_answered=False) is None
+    # A TLS connection cut mid-answer is a drop, not a handshake that cannot succeed.
+    cut = requests.exceptions.SSLError(ssl.SSLEOFError(8, "EOF occurred in violation of protocol"))
+    assert unretryable_reason(cut, host_answered=False) is None
 
 
 @pytest.mark.parametrize(

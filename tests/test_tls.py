@@ -16,6 +16,7 @@ import trustme
 from conftest import TapRun
 
 from tap_dlf_instances.simulator import SimulatedDLF, demo_dataset
+from tap_dlf_instances.transport import resolve_verify
 
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
 
@@ -159,3 +160,14 @@ def test_ca_bundle_is_a_documented_setting(tap):
     run = tap({}, args=("--about", "--format", "json"))
     assert run.returncode == 0, run.stderr
     assert "ca_bundle" in run.stdout
+
+
+def test_the_ca_setting_comes_first_then_the_environment_in_requests_order(tmp_path) -> None:
+    first, second = tmp_path / "a.pem", tmp_path / "b.pem"
+    first.write_text("x")
+    second.write_text("x")
+    assert resolve_verify(None, {}) is True
+    assert resolve_verify(None, {"SSL_CERT_FILE": str(second)}) == str(second)
+    both = {"REQUESTS_CA_BUNDLE": str(first), "SSL_CERT_FILE": str(second)}
+    assert resolve_verify(None, both) == str(first)
+    assert resolve_verify("/etc/private-ca.pem", both) == "/etc/private-ca.pem"
