@@ -158,7 +158,9 @@ class _WatchedAdapter(HTTPAdapter):
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if isinstance(manager, PoolManager):
+        # A SOCKS manager has its own pool classes (they carry the proxy): left as they are, so
+        # through a SOCKS proxy only requests' per-read timeout applies.
+        if isinstance(manager, PoolManager) and not proxy.lower().startswith("socks"):
             _use_watched_pools(manager)
         return manager
 
