@@ -152,6 +152,22 @@ def test_an_iam_login_redirect_is_not_followed_and_the_password_stays_home(make_
     assert DEMO_IAM_PASSWORD not in run.stdout + run.stderr
 
 
+def test_a_redirect_mid_run_keeps_the_state_of_the_windows_already_read(make_sim, tap, recorder):
+    sim = make_sim(rate_limit_per_user=None)
+    fault = {"kind": "redirect", "location": recorder.url, "every": 3, "path_contains": INSTANCES}
+    sim.set_faults([fault])
+    config = small_config(sim, window_days=1, max_workers=1)
+    run = tap(config)
+    line = one_error(run)
+    assert "`api_url`" in line
+    assert recorder.received == []
+    job = config["job_names"][0]
+    bookmark = run.bookmarks()[job]
+    start_ms = int(datetime.fromisoformat(config["start_date"]).timestamp() * 1000)
+    assert bookmark["replication_key_value"] >= start_ms + 2 * 86_400_000  # two windows done
+    assert run.instances
+
+
 def test_a_redirect_loop_is_one_clear_line(make_sim, tap):
     sim = make_sim(rate_limit_per_user=None)
     sim.set_faults([{"kind": "redirect", "status": 302, "times": None}])  # to itself, for ever
