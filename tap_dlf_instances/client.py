@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
+import backoff
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams import RESTStream
@@ -19,6 +21,7 @@ from singer_sdk.streams import RESTStream
 from tap_dlf_instances.auth.credentials import AkSkCredentials, Credentials, TokenCredentials
 from tap_dlf_instances.errors import ApiError, AuthenticationError
 from tap_dlf_instances.pages import MalformedPageError, Page, read_page
+from tap_dlf_instances.transport import unretryable_reason
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -27,10 +30,14 @@ if TYPE_CHECKING:
     from tap_dlf_instances.pacing import RequestPacer
     from tap_dlf_instances.settings import Settings
     from tap_dlf_instances.tap import TapDLFInstances
+    from tap_dlf_instances.transport import DLFSession
 
 #: Huawei's advice when a 429 comes without ``Retry-After``: wait 2 to 5 seconds.
 THROTTLE_WAIT_SECONDS = (2.0, 5.0)
 MAX_BACKOFF_SECONDS = 60.0
+#: The longest wait the tap accepts from a ``Retry-After``: a gateway asking for a day would
+#: otherwise stall the run (and every thread) for a day.
+MAX_RETRY_AFTER_SECONDS = 120.0
 _BODY_ATTR = "_dlf_body"
 _PAGE_ATTR = "_dlf_page"
 
@@ -45,6 +52,23 @@ class ThrottledError(RetriableAPIError):
     def __init__(self, message: str, response: requests.Response, wait: float) -> None:
         super().__init__(message, response)
         self.wait = wait
+
+
+class RetryAfter:
+    """The wait a 429 asks for, capped at ``MAX_RETRY_AFTER_SECONDS``."""
+
+    def __init__(self, asked: float) -> None:
+        self.asked = asked
+        self.wait = min(asked, MAX_RETRY_AFTER_SECONDS)
+
+    @property
+    def capped(self) -> bool:
+        return self.asked > self.wait
+
+    def describe(self) -> str:
+        if self.capped:
+            return f"Retry-After {self.asked:.0f} s capped to {self.wait:.0f} s"
+        return f"Retry-After {self.wait:g} s"
 
 
 class UnauthorizedRetryError(RetriableAPIError):
@@ -138,6 +162,12 @@ def error_fields(response: requests.Response) -> tuple[str | None, str]:
     return body.get("error_code"), str(body.get("error_msg") or body.get("message") or body)[:500]
 
 
+def retry_after(response: requests.Response) -> RetryAfter | None:
+    """The response's ``Retry-After`` (seconds or an HTTP date), capped."""
+    asked = retry_after_seconds(response)
+    return None if asked is None else RetryAfter(asked)
+
+
 def retry_after_seconds(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
@@ -171,6 +201,9 @@ class DLFStream(RESTStream[int]):
     _LOG_REQUEST_METRICS = False
     #: The list a 200 of this stream's endpoint must hold (see ``page_of``).
     rows_key: str | None = None
+    # The API never redirects: a 3xx is an error (validate_response), never followed, so no
+    # credential or signed header reaches the host a Location names. DLFSession enforces it too.
+    allow_redirects = False
 
     def __init__(self, tap: TapDLFInstances) -> None:
         self._dlf_tap = tap
@@ -200,12 +233,23 @@ class DLFStream(RESTStream[int]):
         return self._dlf_tap.pacer
 
     @property
-    def requests_session(self) -> requests.Session:
+    def requests_session(self) -> DLFSession:
         return self._dlf_tap.requests_session
 
     @property
     def timeout(self) -> int:
         return int(self.settings.request_timeout)
+
+    def build_prepared_request(self, *args: Any, **kwargs: Any) -> requests.PreparedRequest:
+        """The request as the SDK prepares it, but with exactly the path ``get_url`` built:
+        requests removes dot segments and decodes ``%2E``, which turned a job named ``..`` into
+        another URL."""
+        prepared = super().build_prepared_request(*args, **kwargs)
+        built = urlsplit(kwargs.get("url") or "")
+        if prepared.url and built.path:
+            parts = urlsplit(prepared.url)
+            prepared.url = urlunsplit((parts.scheme, parts.netloc, built.path, parts.query, ""))
+        return prepared
 
     def _request(
         self,
@@ -222,13 +266,15 @@ class DLFStream(RESTStream[int]):
 
     def validate_response(self, response: requests.Response) -> None:
         status = response.status_code
+        if HTTPStatus.MULTIPLE_CHOICES <= status < HTTPStatus.BAD_REQUEST:
+            self._raise_redirect(response)
         if status == HTTPStatus.TOO_MANY_REQUESTS:
-            wait = retry_after_seconds(response)
-            if wait is None:
-                wait = random.uniform(*THROTTLE_WAIT_SECONDS)
+            asked = retry_after(response)
+            wait = asked.wait if asked is not None else random.uniform(*THROTTLE_WAIT_SECONDS)
             self.pacer.hold(wait)
             code, message = error_fields(response)
-            raise ThrottledError(f"throttled (429 {code}): {message}", response, wait)
+            why = f"; {asked.describe()}" if asked is not None else ""
+            raise ThrottledError(f"throttled (429 {code}{why}): {message}", response, wait)
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             code, message = error_fields(response)
             raise RetriableAPIError(f"server error {status} {code or ''}: {message}".strip(), response)
@@ -239,6 +285,17 @@ class DLFStream(RESTStream[int]):
         parsed_body(response)  # a 200 with HTML or a cut-short body is retried
         if self.rows_key is not None:
             page_of(response, self.rows_key)  # so is a 200 that is not a page
+
+    def _raise_redirect(self, response: requests.Response) -> None:
+        target = urlsplit(response.headers.get("Location") or "")
+        # Only where it points, not the whole Location: its query could carry anything.
+        where = f" to {target.scheme}://{target.netloc}" if target.netloc else ""
+        raise ApiError(
+            f"The API at `api_url` ({self.settings.api_url}) answered {response.request.method} "
+            f"{_path_of(response)} with a redirect ({response.status_code}{where}). The DataArts "
+            "Factory API never redirects, so the tap does not follow it: check `api_url` or `region`.",
+            status=response.status_code,
+        )
 
     def _raise_unauthorized(self, response: requests.Response) -> None:
         code, message = error_fields(response)
@@ -296,7 +353,8 @@ class DLFStream(RESTStream[int]):
             exception = yield wait
 
     def backoff_jitter(self, value: float) -> float:
-        return value * random.uniform(1.0, 1.1)
+        # Up to 10 % more, but never past the Retry-After cap.
+        return min(value * random.uniform(1.0, 1.1), max(value, MAX_RETRY_AFTER_SECONDS))
 
     def backoff_max_tries(self) -> int:
         return self.settings.max_retries + 1
@@ -314,7 +372,24 @@ class DLFStream(RESTStream[int]):
         )
 
     def request_decorator(self, func: Callable[..., requests.Response]) -> Callable[..., requests.Response]:
-        retrying = super().request_decorator(func)
+        # The SDK's decorator (singer_sdk/streams/rest.py) with the same exceptions, plus a
+        # giveup: what retrying cannot fix stops at once instead of after max_retries backoffs.
+        retrying = backoff.on_exception(
+            self.backoff_wait_generator,
+            (
+                ConnectionResetError,
+                RetriableAPIError,
+                requests.exceptions.Timeout,
+                requests.exceptions.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ),
+            max_tries=self.backoff_max_tries,
+            giveup=lambda exc: self._unretryable(exc) is not None,
+            on_backoff=self.backoff_handler,
+            jitter=self.backoff_jitter,
+            logger=self.logger,
+        )(func)
         tries = self.backoff_max_tries()
 
         def request_or_explain(
@@ -329,6 +404,13 @@ class DLFStream(RESTStream[int]):
                     status=exc.response.status_code if exc.response is not None else 0,
                 ) from None
             except (requests.ConnectionError, requests.Timeout, ConnectionResetError) as exc:
+                reason = self._unretryable(exc)
+                if reason is not None:
+                    raise ApiError(
+                        f"Cannot reach the API at {self.settings.api_url}: {reason}. Check "
+                        f"`api_url` or `region`{_tls_hint(reason)}; this is not retried.",
+                        status=0,
+                    ) from None
                 raise ApiError(
                     f"Gave up on {prepared_request.method} {prepared_request.path_url} after "
                     f"{tries} attempts: {type(exc).__name__} ({_short(exc)}). Check `api_url` "
@@ -337,6 +419,17 @@ class DLFStream(RESTStream[int]):
                 ) from None
 
         return request_or_explain
+
+    def _unretryable(self, exc: BaseException) -> str | None:
+        return unretryable_reason(
+            exc, host_answered=self.requests_session.has_answered(self.settings.api_url)
+        )
+
+
+def _tls_hint(reason: str) -> str:
+    if "TLS" not in reason:
+        return ""
+    return ", and for a private CA set `ca_bundle` (certificates are always verified)"
 
 
 def _short(exc: BaseException) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,9 +19,8 @@ from tap_dlf_instances.auth.credentials import (
 )
 from tap_dlf_instances.errors import ConfigError
 from tap_dlf_instances.paging import OffsetMode
+from tap_dlf_instances.regions import REGIONS, RegionEndpoints
 
-#: Regions of Huawei Cloud's European sovereign cloud, whose endpoints end in ``.eu``.
-EU_SOVEREIGN_REGIONS = frozenset({"eu-west-101"})
 DEFAULT_HISTORY_DAYS = 30
 INSTANCE_STATUSES = (
     "waiting",
@@ -91,6 +92,15 @@ class Settings:
     max_retries: int
     shard_index: int
     shard_count: int
+    ca_bundle: str | None = None
+
+    def plain_http_urls(self) -> list[str]:
+        """Settings whose URL sends credentials unencrypted to a host beyond this machine."""
+        return [
+            name
+            for name, url in (("api_url", self.api_url), ("iam_url", self.iam_url))
+            if url and urlsplit(url).scheme == "http" and not _is_loopback(urlsplit(url).hostname or "")
+        ]
 
 
 def parse_settings(config: Mapping[str, Any], *, now: datetime | None = None) -> Settings:
@@ -98,13 +108,25 @@ def parse_settings(config: Mapping[str, Any], *, now: datetime | None = None) ->
     now = now or datetime.now(UTC)
     project_id = _required_text(config, "project_id")
     region = _optional_text(config, "region")
-    api_url = _url(config, "api_url") or _region_url(region, "dayu", "api_url")
-    iam_url = _url(config, "iam_url") or (_region_url(region, "iam", "iam_url") if region else "")
+    api_url = _url(config, "api_url")
+    iam_url = _url(config, "iam_url")
+    endpoints = _region(region) if region is not None and not (api_url and iam_url) else None
+    if api_url is None:
+        if endpoints is None:
+            raise ConfigError(
+                "Set `region` (e.g. cn-north-4) or `api_url`: without either the tap does not know "
+                "which endpoint to call."
+            )
+        api_url = endpoints.api_url
+    iam_url = iam_url or (endpoints.iam_url if endpoints else None) or ""
     credentials = _credentials(config)
     if isinstance(credentials, IamPasswordCredentials) and not iam_url:
-        raise ConfigError(
-            "IAM password login needs the IAM endpoint: set `region` (e.g. cn-north-4) or `iam_url`."
+        where = (
+            f"IAM has no public endpoint listed for region {region}: set `iam_url`"
+            if region
+            else "set `region` (e.g. cn-north-4) or `iam_url`"
         )
+        raise ConfigError(f"IAM password login needs the IAM endpoint: {where}.")
     start_date = _datetime(config, "start_date") or (
         now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=DEFAULT_HISTORY_DAYS)
     )
@@ -142,6 +164,7 @@ def parse_settings(config: Mapping[str, Any], *, now: datetime | None = None) ->
         max_retries=_integer(config, "max_retries", default=8, low=0, high=100),
         shard_index=shard_index,
         shard_count=shard_count,
+        ca_bundle=_ca_bundle(config),
     )
 
 
@@ -170,20 +193,51 @@ def _url(config: Mapping[str, Any], name: str) -> str | None:
     value = _optional_text(config, name)
     if value is None:
         return None
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError:
+        parts = urlsplit("")
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ConfigError(f"Setting `{name}` must be an http(s) URL such as https://host, got {value!r}.")
+    if parts.query or parts.fragment or value.rstrip().endswith(("?", "#")):
+        # The tap appends paths and its own query; a query or fragment here would be lost or
+        # would change what is signed.
+        raise ConfigError(
+            f"Setting `{name}` must be a base URL without a query (?...) or fragment (#...), got {value!r}."
+        )
+    if any(ch.isspace() for ch in value):
+        raise ConfigError(f"Setting `{name}` must be a URL without spaces, got {value!r}.")
     return value
 
 
-def _region_url(region: str | None, service: str, setting: str) -> str:
-    if region is None:
+def _region(region: str) -> RegionEndpoints:
+    endpoints = REGIONS.get(region.lower())
+    if endpoints is None:
         raise ConfigError(
-            f"Set `region` (e.g. cn-north-4) or `{setting}`: without either the tap does not know "
-            "which endpoint to call."
+            f"Setting `region` must be a Huawei Cloud region where DataArts Studio runs, such as "
+            f"cn-north-4, got {region!r} (known: {', '.join(sorted(REGIONS))}); for another "
+            "endpoint set `api_url` and `iam_url`."
         )
-    domain = "myhuaweicloud.eu" if region in EU_SOVEREIGN_REGIONS else "myhuaweicloud.com"
-    return f"https://{service}.{region}.{domain}"
+    return endpoints
+
+
+def _ca_bundle(config: Mapping[str, Any]) -> str | None:
+    path = _optional_text(config, "ca_bundle")
+    if path is not None and not Path(path).is_file():
+        raise ConfigError(
+            f"Setting `ca_bundle` must be the path of a PEM file of CA certificates; {path!r} is not a file."
+        )
+    return path
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _credentials(config: Mapping[str, Any]) -> Credentials:

@@ -39,6 +39,14 @@ JOBS_PAGE_SIZE = 100
 BATCH_ROWS = 1000
 
 
+def path_segment(name: str) -> str:
+    """``name`` as one path segment: every character that could change the URL encoded, ``/ ? #
+    %`` as well as the dot segments ``.`` and ``..``, which ``quote`` leaves as they are (dots in
+    longer names stay, so ordinary names go out byte for byte as before)."""
+    encoded = quote(name, safe="")
+    return encoded.replace(".", "%2E") if set(name) == {"."} else encoded
+
+
 class JobsStream(DLFStream):
     """Every job of the workspace (``GET /v2/{project_id}/factory/jobs``), full table."""
 
@@ -135,7 +143,7 @@ class InstancesStream(DLFStream):
 
     def get_url(self, context: Context | None) -> str:
         job_name = (context or {})["job_name"]
-        return f"{self.url_base}/jobs/{quote(job_name, safe='')}/instances/detail"
+        return f"{self.url_base}/jobs/{path_segment(job_name)}/instances/detail"
 
     def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
         window: Window = (context or {})["window"]

@@ -11,8 +11,6 @@ from types import FrameType
 from typing import Any, ClassVar
 
 import click
-import requests
-from requests.adapters import HTTPAdapter
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
@@ -25,6 +23,7 @@ from tap_dlf_instances.pacing import RequestPacer
 from tap_dlf_instances.paging import OffsetReading
 from tap_dlf_instances.settings import INSTANCE_STATUSES, Settings, parse_settings
 from tap_dlf_instances.streams import InstancesStream, JobsStream
+from tap_dlf_instances.transport import DLFSession, resolve_verify
 from tap_dlf_instances.writer import StateFlushingWriter
 
 CONFIG_SCHEMA = th.PropertiesList(
@@ -41,6 +40,13 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Base URL of the DataArts Factory V2 API; overrides `region`.",
     ),
     th.Property("iam_url", th.StringType, description="Base URL of IAM (token login); overrides `region`."),
+    th.Property(
+        "ca_bundle",
+        th.StringType,
+        description="Path of a PEM file of CA certificates to verify the API and IAM with (a private "
+        "CA); default: REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, SSL_CERT_FILE or SSL_CERT_DIR when set, "
+        "else the bundled public CAs. Certificates are always verified.",
+    ),
     th.Property(
         "workspace",
         th.StringType,
@@ -188,17 +194,24 @@ class TapDLFInstances(Tap):
         """The config, checked; a mistake is a ``ConfigValidationError`` of one sentence."""
         try:
             _refuse_batch_config(self.config)
-            return parse_settings(self.config, now=self.sync_started_at)
+            settings = parse_settings(self.config, now=self.sync_started_at)
         except ConfigError as exc:
             raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
+        for name in settings.plain_http_urls():
+            self.logger.warning(
+                "Setting `%s` uses plain http:// to a host beyond this machine: credentials and "
+                "data travel unencrypted; use https://.",
+                name,
+            )
+        return settings
 
     @cached_property
-    def requests_session(self) -> requests.Session:
-        session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.settings.max_workers + 4)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        return session
+    def requests_session(self) -> DLFSession:
+        return DLFSession(
+            deadline_seconds=self.settings.request_timeout,
+            verify=resolve_verify(self.settings.ca_bundle),
+            pool_maxsize=self.settings.max_workers + 4,
+        )
 
     @cached_property
     def authenticator(self) -> DLFAuth:

@@ -26,6 +26,7 @@ from tap_dlf_instances.auth.credentials import (
     TokenCredentials,
 )
 from tap_dlf_instances.errors import AuthenticationError
+from tap_dlf_instances.transport import DLFSession, unretryable_reason
 
 LOGGER = logging.getLogger(__name__)
 
@@ -215,11 +216,18 @@ class IamTokenAuth(DLFAuth):
             (requests.ConnectionError, requests.Timeout, _TransientLoginError),
             max_tries=self.login_tries,
             factor=self.retry_wait,
+            giveup=lambda exc: self._unretryable(exc) is not None,
             logger=LOGGER,
         )(self._post_login)
         try:
             response = post()
         except (requests.ConnectionError, requests.Timeout, _TransientLoginError) as exc:
+            reason = self._unretryable(exc)
+            if reason is not None:
+                raise AuthenticationError(
+                    f"Could not log in to IAM at {self.iam_url}: {reason}; check `iam_url` or "
+                    "`region` (and `ca_bundle` for a private CA). This is not retried."
+                ) from None
             raise AuthenticationError(
                 f"Could not log in to IAM at {self.iam_url} after {self.login_tries} tries "
                 f"({self._scrub(str(exc))}); check iam_url and the network."
@@ -228,6 +236,13 @@ class IamTokenAuth(DLFAuth):
             raise AuthenticationError(
                 f"Could not log in to IAM at {self.iam_url} ({self._scrub(str(exc))}); check iam_url."
             ) from None
+        if 300 <= response.status_code < 400:
+            # Never followed (DLFSession): the password body must not go where Location says.
+            raise AuthenticationError(
+                f"IAM at `iam_url` ({self.iam_url}) answered the login with a redirect "
+                f"(HTTP {response.status_code}); IAM never redirects, so the tap does not follow "
+                "it: check `iam_url` or `region`."
+            )
         if response.status_code not in (200, 201):
             self._refused = (
                 f"IAM at {self.iam_url} refused the login of user {self.credentials.username!r} "
@@ -250,10 +265,15 @@ class IamTokenAuth(DLFAuth):
             timeout=self.timeout,
             # The tap's session may have this very authenticator as its auth: never apply it here.
             auth=_no_auth,
+            allow_redirects=False,  # DLFSession never follows; a plain session must not either
         )
         if response.status_code == 429 or response.status_code >= 500:
             raise _TransientLoginError(f"HTTP {response.status_code}: {iam_message(response)}")
         return response
+
+    def _unretryable(self, exc: BaseException) -> str | None:
+        answered = not isinstance(self.session, DLFSession) or self.session.has_answered(self.iam_url)
+        return unretryable_reason(exc, host_answered=answered)
 
     def _login_body(self) -> dict[str, Any]:
         user = {

@@ -2,11 +2,15 @@
 
 A rule is a dict: ``{"kind": "status", "status": 503, "times": 3}``, ``{"kind": "throttle",
 "retry_after": 1}``, ``{"kind": "html", "status": 200}``, ``{"kind": "truncated"}``,
-``{"kind": "drop"}``, ``{"kind": "slow", "seconds": 5}``, and the lying 200s:
+``{"kind": "drop"}``, ``{"kind": "slow", "seconds": 5}``, the lying 200s:
 ``{"kind": "error_body"}`` (an ``error_code``/``error_msg`` body), ``{"kind": "body", "body": {...}}``
 (that JSON verbatim), ``{"kind": "repeat", "total": null}`` (every offset answered with the first
 page's rows; ``total`` huge by default, ``null`` leaves it out), ``{"kind": "short"}`` (the page's
-rows left out, ``total`` kept); any rule may add ``"path_contains"``
+rows left out, ``total`` kept); and the hostile transport: ``{"kind": "redirect", "status": 302,
+"location": "http://127.0.0.2:8080/x"}`` (answers a redirect there; to the same URL without
+``location``), ``{"kind": "trickle",
+"bytes": 1, "seconds": 0.5}`` (sends the whole answer, headers included, ``bytes`` at a time every
+``seconds``); any rule may add ``"path_contains"``
 (a substring of the percent-decoded path), ``"every"`` (act on every Nth matching request) and
 ``"times"`` (how often to act; default 1, ``null`` = forever). The first rule that acts wins.
 """
@@ -30,10 +34,12 @@ FAULT_KINDS = (
     "body",
     "repeat",
     "short",
+    "redirect",
+    "trickle",
 )
 #: ``total`` of a ``repeat`` answer unless the rule gives one: more rows than any page run reaches.
 REPEAT_TOTAL = 1_000_000_000
-_DEFAULT_STATUS = {"status": 503, "html": 502, "error_body": 200}
+_DEFAULT_STATUS = {"status": 503, "html": 502, "error_body": 200, "redirect": 302}
 _RULE_KEYS = {
     "kind",
     "times",
@@ -46,6 +52,8 @@ _RULE_KEYS = {
     "error_msg",
     "body",
     "total",
+    "location",
+    "bytes",
 }
 
 
@@ -62,6 +70,8 @@ class FaultRule:
     error_msg: str | None = None
     body: Any = None
     total: int | None = REPEAT_TOTAL
+    location: str | None = None
+    bytes: int = 1
     seen: int = field(default=0, repr=False)  # matching requests so far
     applied: int = field(default=0, repr=False)
 
@@ -90,6 +100,8 @@ class FaultRule:
             error_msg=raw.get("error_msg"),
             body=raw.get("body"),
             total=raw.get("total", REPEAT_TOTAL),
+            location=raw.get("location"),
+            bytes=max(1, int(raw.get("bytes", 1))),
         )
 
     def describe(self) -> dict[str, Any]:
@@ -101,6 +113,8 @@ class FaultRule:
             "status": self.status,
             "retry_after": self.retry_after,
             "seconds": self.seconds,
+            "location": self.location,
+            "bytes": self.bytes,
             "applied": self.applied,
         }
 

@@ -7,6 +7,7 @@ import ipaddress
 import json
 import random
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -89,6 +90,7 @@ class Outcome:
     content_type: str = JSON_TYPE
     drop: bool = False
     delay: float = 0.0  # seconds to wait before answering
+    trickle: tuple[int, float] | None = None  # (bytes, seconds): send the answer that slowly
 
 
 def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Outcome:
@@ -122,8 +124,10 @@ class SimulatedDLF:
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], float] = time.time,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         _check_loopback(host)
+        self.ssl_context = ssl_context  # serve https with it (tests of certificate checks)
         self.dataset = dataset if dataset is not None else demo_dataset()
         self.config = config or SimConfig()
         self.host = host
@@ -151,6 +155,11 @@ class SimulatedDLF:
     def start(self) -> SimulatedDLF:
         server = _Server((self.host, self.port), _Handler)
         server.sim = self
+        if self.ssl_context is not None:
+            # The handshake happens in each request's thread (on first read), not in accept().
+            server.socket = self.ssl_context.wrap_socket(
+                server.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._server = server
         self.port = server.server_address[1]
         self._thread = threading.Thread(
@@ -182,7 +191,8 @@ class SimulatedDLF:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     # --- test and admin operations ------------------------------------------------------
 
@@ -338,6 +348,9 @@ class SimulatedDLF:
                 return _json(fault.status or 200, fault.body)
             if fault.kind == "repeat":
                 raw_query = first_page_query(raw_query)
+            if fault.kind == "redirect":  # without a location: to itself, a redirect loop
+                here = f"{self.url}{raw_path}" + (f"?{raw_query}" if raw_query else "")
+                return Outcome(fault.status or 302, b"", {"Location": fault.location or here})
         outcome = self._backend(route, segments, principal.project_id, headers, raw_query)
         outcome.delay += delay
         if fault is not None and fault.kind == "truncated":
@@ -346,6 +359,8 @@ class SimulatedDLF:
             outcome.body = _json(200, repeated_page(json.loads(outcome.body), fault)).body
         if fault is not None and fault.kind == "short" and outcome.status == 200:
             outcome.body = _json(200, short_page(json.loads(outcome.body))).body
+        if fault is not None and fault.kind == "trickle":
+            outcome.trickle = (fault.bytes, fault.seconds)
         return outcome
 
     def _throttled(self, retry_after: float | None) -> Outcome:
@@ -472,7 +487,8 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that timed out or was killed hangs up mid-answer: expected here, not news.
-        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+        # A client that refused the certificate ends the TLS handshake: expected too.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, ssl.SSLError)):
             return
         super().handle_error(request, client_address)
 
@@ -522,6 +538,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if counted:
             sim.record_status(outcome.status)
+        if outcome.trickle is not None:
+            self._trickle(outcome, *outcome.trickle)
+            return
         self.send_response(outcome.status)
         self.send_header("Content-Type", outcome.content_type)
         self.send_header("Content-Length", str(len(outcome.body)))
@@ -530,6 +549,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(outcome.body)
+
+    def _trickle(self, outcome: Outcome, size: int, seconds: float) -> None:
+        """The whole answer, status line and headers included, ``size`` bytes every ``seconds``,
+        until done or the client hangs up."""
+        head = [f"HTTP/1.1 {outcome.status} X", f"Content-Type: {outcome.content_type}"]
+        head += [f"Content-Length: {len(outcome.body)}", "Connection: close"]
+        head += [f"{name}: {value}" for name, value in outcome.headers.items()]
+        raw = ("\r\n".join(head) + "\r\n\r\n").encode() + outcome.body
+        self.close_connection = True
+        for start in range(0, len(raw), size):
+            self.wfile.write(raw[start : start + size])
+            self.wfile.flush()
+            time.sleep(seconds)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: tests and benchmarks read :meth:`SimulatedDLF.stats` instead."""
