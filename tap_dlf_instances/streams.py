@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import requests
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.streams._state import StreamStateManager
 
 from tap_dlf_instances.bookmarks import Bookmark, after_window, is_open, open_since_for, read_start
 from tap_dlf_instances.client import DLFStream, JobNotFoundError, parsed_body
@@ -17,6 +18,8 @@ from tap_dlf_instances.paging import OffsetPaginator
 from tap_dlf_instances.prefetch import OrderedPrefetcher
 from tap_dlf_instances.records import DEFAULT_WORKSPACE, InstanceShaper, RecentInstanceIds
 from tap_dlf_instances.schemas import INSTANCE_SCHEMA, JOB_SCHEMA
+from tap_dlf_instances.state_cadence import StateCadence
+from tap_dlf_instances.state_index import IndexedStateManager
 from tap_dlf_instances.windows import Window, plan_windows, to_ms, window_width_ms
 
 if TYPE_CHECKING:
@@ -94,6 +97,9 @@ class InstancesStream(DLFStream):
     # Records get their schema types in `InstanceShaper` (see records.py), so the SDK's generic
     # conformance, half of a backfill's time, is not needed.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    # Bookmarks move per window and `get_records` paces the STATE messages (state_cadence.py);
+    # the SDK's extra STATE every N records would only add messages that claim nothing new.
+    STATE_MSG_FREQUENCY = 1 << 62
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -103,10 +109,25 @@ class InstancesStream(DLFStream):
         self._missing_jobs: set[str] = set()
         self._reached: set[str] = set()  # jobs whose turn in the shared prefetcher has come
         self._positions: dict[str, int] = {}
+        self._state_cadence = StateCadence()
 
     @property
     def partitions(self) -> list[dict[str, Any]]:
         return [{"job_name": name} for name in self._dlf_tap.instance_job_names]
+
+    @property
+    def state_manager(self) -> StreamStateManager:
+        """The SDK's manager, with each job's bookmark looked up in constant time (state_index.py)."""
+        if self._state_manager is None:
+            self._state_manager = IndexedStateManager(
+                tap_name=self.tap_name,
+                stream_name=self.name,
+                tap_state=self._tap_state,
+                state_partitioning_keys=self.state_partitioning_keys,
+                is_sorted=self.is_sorted,
+                check_sorted=self.check_sorted,
+            )
+        return self._state_manager
 
     # Requests
 
@@ -200,6 +221,15 @@ class InstancesStream(DLFStream):
     # Emitting
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        try:
+            yield from self._emit_job(context)
+        except Exception:
+            # The windows completed before the failure keep their bookmarks: their STATE goes
+            # out now rather than at the next tick that will not come.
+            self._write_state_message()
+            raise
+
+    def _emit_job(self, context: Context | None) -> Iterator[dict[str, Any]]:
         job_name = (context or {})["job_name"]
         state = self.get_context_state(context)
         seen = RecentInstanceIds()
@@ -226,10 +256,13 @@ class InstancesStream(DLFStream):
                     level=logging.WARNING,
                 )
                 return
-            # Every record of this window has been written: the bookmark may move past it.
+            # Every record of this window has been written: the bookmark may move past it. The
+            # STATE message that says so goes out at most about once a second (state_cadence.py),
+            # always after the records it covers; the SDK writes the last one at the end.
             after_window(unit.window, open_since).write_to(state)
             self.state_manager.is_flushed = False
-            self._write_state_message()
+            if self._state_cadence.due():
+                self._write_state_message()
 
     def _increment_stream_state(
         self, latest_record: dict[str, Any], *, context: Context | None = None

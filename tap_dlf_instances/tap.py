@@ -23,7 +23,7 @@ from tap_dlf_instances.pacing import RequestPacer
 from tap_dlf_instances.paging import OffsetReading
 from tap_dlf_instances.settings import INSTANCE_STATUSES, Settings, parse_settings
 from tap_dlf_instances.streams import InstancesStream, JobsStream
-from tap_dlf_instances.writer import StateFlushingWriter
+from tap_dlf_instances.writer import EncodedStateWriter, StateFlushingWriter
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property("project_id", th.StringType, required=True, description="Huawei Cloud project ID."),
@@ -160,6 +160,7 @@ class TapDLFInstances(Tap):
         self._lock = threading.Lock()
         self._workspace_jobs: list[dict[str, Any]] | None = None
         super().__init__(*args, **kwargs)
+        self._state_writer = EncodedStateWriter(self.message_writer)  # writer.py says why
 
     # Settings and what the streams share
 
