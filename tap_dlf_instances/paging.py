@@ -139,6 +139,30 @@ class OffsetPaginator(BaseAPIPaginator[int]):
             return self.current_value + rows_on_page
         return (self.current_value + 1) * self._page_size
 
+    # Pages fetched in parallel (window_fetch.py): once `total` and the reading are known, the
+    # offsets still to ask for are known too.
+
+    def remaining_offsets(self) -> list[int] | None:
+        """The offsets of the pages still needed, or None while ``total`` or the reading of
+        ``offset`` is unknown (the paging then goes on one request at a time)."""
+        if self.finished:
+            return []
+        mode = self.mode_for_next_request
+        if self._total is None or mode is OffsetMode.AUTO:
+            return None
+        if mode is OffsetMode.ROW:
+            return list(range(self._rows_seen, self._total, self._page_size))
+        first = math.ceil(self._rows_seen / self._page_size)
+        return list(range(first, math.ceil(self._total / self._page_size)))
+
+    def note_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Count the ids of a page fetched outside this paginator, for ``check_complete``."""
+        self._distinct_ids.update(row.get(self._id_key) for row in rows)
+
+    def check_complete(self, response: requests.Response) -> None:
+        """After pages fetched in parallel: warn as ``has_more`` does at the end of a listing."""
+        self._check_complete(response)
+
     def get_next(self, response: requests.Response) -> int | None:
         mode = self.mode_for_next_request
         if mode is OffsetMode.ROW:

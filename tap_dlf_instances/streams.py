@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams._state import StreamStateManager
 
 from tap_dlf_instances.bookmarks import Bookmark, after_window, is_open, open_since_for, read_start
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
 #: The jobs list API's largest page.
 JOBS_PAGE_SIZE = 100
-#: Rows handed from a fetching thread to the emitting one at a time.
-BATCH_ROWS = 1000
 
 
 class JobsStream(DLFStream):
@@ -72,6 +71,13 @@ class JobsStream(DLFStream):
                     "project_id": self.settings.project_id,
                     "workspace": self.settings.workspace or DEFAULT_WORKSPACE,
                 }
+
+
+class _PageAt(BaseAPIPaginator[int]):
+    """One page, by its offset: how a page fetched in parallel is asked for."""
+
+    def get_next(self, response: requests.Response) -> int | None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -159,17 +165,45 @@ class InstancesStream(DLFStream):
         return [row for row in rows if isinstance(row, dict)]
 
     def fetch_window(self, unit: WindowOfJob) -> Iterator[list[dict[str, Any]]]:
-        """All rows of one job's window, in batches; runs on a fetching thread."""
+        """All rows of one job's window, a page at a time; runs on a fetching thread.
+
+        Pages go one by one until the window's ``total`` and ``offset``'s reading are known;
+        then the rest are fetched in parallel (window_fetch.py) and handed on as they arrive.
+        """
         if unit.job_name in self._missing_jobs:
             return
-        batch: list[dict[str, Any]] = []
-        for row in self.request_records({"job_name": unit.job_name, "window": unit.window}):
-            batch.append(row)
-            if len(batch) >= BATCH_ROWS:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        context: Context = {"job_name": unit.job_name, "window": unit.window}
+        send = self.request_decorator(self._request)
+        paginator = self.get_new_paginator()
+        remaining: list[int] | None = None
+        while not paginator.finished:
+            response, rows = self._fetch_page(send, context, paginator.current_value)
+            if not rows:
+                break  # as the SDK's paging does: an empty page ends the listing
+            yield rows
+            paginator.advance(response)
+            remaining = paginator.remaining_offsets()
+            if remaining:
+                break
+        if not remaining:
+            return
+        pages = self._dlf_tap.page_pool.imap_unordered(
+            lambda offset: self._fetch_page(send, context, offset)[1],
+            remaining,
+            ahead=self.settings.max_workers,
+        )
+        for rows in pages:
+            paginator.note_rows(rows)
+            if rows:
+                yield rows
+        paginator.check_complete(response)
+
+    def _fetch_page(
+        self, send: Callable[..., requests.Response], context: Context, offset: int
+    ) -> tuple[requests.Response, list[dict[str, Any]]]:
+        request = self._prepare_request(context=context, page=_PageAt(offset))
+        response = send(request, context)
+        return response, list(self.parse_response(response))
 
     # Planning
 

@@ -23,6 +23,7 @@ from tap_dlf_instances.pacing import RequestPacer
 from tap_dlf_instances.paging import OffsetReading
 from tap_dlf_instances.settings import INSTANCE_STATUSES, Settings, parse_settings
 from tap_dlf_instances.streams import InstancesStream, JobsStream
+from tap_dlf_instances.window_fetch import PagePool
 from tap_dlf_instances.writer import EncodedStateWriter, StateFlushingWriter
 
 CONFIG_SCHEMA = th.PropertiesList(
@@ -214,10 +215,27 @@ class TapDLFInstances(Tap):
     def offset_reading(self) -> OffsetReading:
         return OffsetReading(self.settings.offset_mode)
 
+    @cached_property
+    def request_slots(self) -> threading.BoundedSemaphore:
+        """Requests in flight at once, whichever thread sends them: ``max_workers``."""
+        return threading.BoundedSemaphore(self.settings.max_workers)
+
+    @cached_property
+    def page_pool(self) -> PagePool:
+        return PagePool(self.settings.max_workers)
+
     def prepare_for_threads(self) -> None:
         """Create what the fetching threads share before they start (``cached_property`` does
         not guard creation on every Python version)."""
-        for name in ("requests_session", "authenticator", "credentials_gate", "pacer", "offset_reading"):
+        for name in (
+            "requests_session",
+            "authenticator",
+            "credentials_gate",
+            "pacer",
+            "offset_reading",
+            "request_slots",
+            "page_pool",
+        ):
             getattr(self, name)
 
     # Jobs
