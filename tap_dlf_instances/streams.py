@@ -169,6 +169,8 @@ class InstancesStream(DLFStream):
 
         Pages go one by one until the window's ``total`` and ``offset``'s reading are known;
         then the rest are fetched in parallel (window_fetch.py) and handed on as they arrive.
+        The loop is the SDK's ``request_records`` (same paginator, request path and retries)
+        written out, since that one can only ask for the pages one after the other.
         """
         if unit.job_name in self._missing_jobs:
             return
@@ -178,8 +180,11 @@ class InstancesStream(DLFStream):
         remaining: list[int] | None = None
         while not paginator.finished:
             response, rows = self._fetch_page(send, context, paginator.current_value)
-            if not rows:
-                break  # as the SDK's paging does: an empty page ends the listing
+            if not rows:  # as the SDK's `request_records` does with an empty page
+                if paginator.continue_if_empty(response):
+                    paginator.advance(response)
+                    continue
+                break
             yield rows
             paginator.advance(response)
             remaining = paginator.remaining_offsets()
