@@ -24,7 +24,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 Arg = TypeVar("Arg")
 Result = TypeVar("Result")
@@ -79,7 +79,7 @@ class PagePool:
                     raise outcome.error
                 if submit_next():
                     outstanding += 1
-                yield outcome.value  # type: ignore[misc]  # set whenever error is None
+                yield cast("Result", outcome.value)  # set whenever there is no error
         finally:
             cancelled.set()
 
