@@ -142,6 +142,15 @@ class OffsetPaginator(BaseAPIPaginator[int]):
     # Pages fetched in parallel (window_fetch.py): once `total` and the reading are known, the
     # offsets still to ask for are known too.
 
+    @property
+    def total(self) -> int | None:
+        """The listing's ``total`` as the last page told it."""
+        return self._total
+
+    def total_of(self, response: requests.Response) -> int | None:
+        """The ``total`` one page told (a page fetched in parallel)."""
+        return _as_int(self._body_of(response).get("total"))
+
     def remaining_offsets(self) -> list[int] | None:
         """The offsets of the pages still needed, or None while ``total`` or the reading of
         ``offset`` is unknown (the paging then goes on one request at a time)."""

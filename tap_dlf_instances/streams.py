@@ -169,39 +169,69 @@ class InstancesStream(DLFStream):
 
         Pages go one by one until the window's ``total`` and ``offset``'s reading are known;
         then the rest are fetched in parallel (window_fetch.py) and handed on as they arrive.
-        The loop is the SDK's ``request_records`` (same paginator, request path and retries)
-        written out, since that one can only ask for the pages one after the other.
         """
         if unit.job_name in self._missing_jobs:
             return
         context: Context = {"job_name": unit.job_name, "window": unit.window}
         send = self.request_decorator(self._request)
         paginator = self.get_new_paginator()
-        remaining: list[int] | None = None
+        last: requests.Response | None = None
+        for response, rows in self._pages_in_order(send, context, paginator, until_known=True):
+            last = response
+            yield rows
+        remaining = paginator.remaining_offsets()
+        if last is None or not remaining:
+            return
+        planned = paginator.total
+        changed = False
+        pages = self._dlf_tap.page_pool.imap_unordered(
+            lambda offset: self._fetch_page(send, context, offset),
+            remaining,
+            ahead=self.settings.max_workers,
+        )
+        for page_response, rows in pages:
+            changed = changed or paginator.total_of(page_response) != planned
+            paginator.note_rows(rows)
+            if rows:
+                yield rows
+        if changed:
+            # Instances were added or removed while the pages were read: pages answered before
+            # and after the change, out of order, may have skipped rows that moved across
+            # their edge. Read in order, as one request at a time does, a row cannot be
+            # skipped that way; the rows read twice are dropped when emitted.
+            self.log(
+                "%s: the listing changed while its pages were read in parallel; reading it again in order.",
+                unit,
+                level=logging.INFO,
+            )
+            again = self.get_new_paginator()
+            for _response, rows in self._pages_in_order(send, context, again, until_known=False):
+                yield rows
+            return
+        paginator.check_complete(last)
+
+    def _pages_in_order(
+        self,
+        send: Callable[..., requests.Response],
+        context: Context,
+        paginator: OffsetPaginator,
+        *,
+        until_known: bool,
+    ) -> Iterator[tuple[requests.Response, list[dict[str, Any]]]]:
+        """The SDK's ``request_records`` loop (same paginator, request path and retries)
+        written out, since that one cannot stop once the rest could go in parallel
+        (``until_known``: the listing's size and the reading of ``offset`` are known)."""
         while not paginator.finished:
             response, rows = self._fetch_page(send, context, paginator.current_value)
             if not rows:  # as the SDK's `request_records` does with an empty page
                 if paginator.continue_if_empty(response):
                     paginator.advance(response)
                     continue
-                break
-            yield rows
+                return
+            yield response, rows
             paginator.advance(response)
-            remaining = paginator.remaining_offsets()
-            if remaining:
-                break
-        if not remaining:
-            return
-        pages = self._dlf_tap.page_pool.imap_unordered(
-            lambda offset: self._fetch_page(send, context, offset)[1],
-            remaining,
-            ahead=self.settings.max_workers,
-        )
-        for rows in pages:
-            paginator.note_rows(rows)
-            if rows:
-                yield rows
-        paginator.check_complete(response)
+            if until_known and paginator.remaining_offsets():
+                return
 
     def _fetch_page(
         self, send: Callable[..., requests.Response], context: Context, offset: int

@@ -5,6 +5,8 @@ through the gateway's faults, with exactly the requests its pages need."""
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -133,3 +135,32 @@ def test_a_failed_page_fails_the_run_and_no_state_claims_its_window(make_sim, tm
     end_ms = to_ms(datetime.fromisoformat(config["end_date"]))
     partitions = run.last_state.get("bookmarks", {}).get("instances", {}).get("partitions", [])
     assert all(p.get("replication_key_value", 0) < end_ms for p in partitions)
+
+
+def test_instances_added_while_pages_are_read_in_parallel_cost_no_row_read_before(make_sim, tap):
+    sim, config, expected = one_big_job(make_sim)
+    # The 6th request, a page read in parallel, fails once: its retry, a second later, comes
+    # after the later pages were answered, and after new instances went to the listing's top.
+    sim.set_faults(
+        [{"kind": "status", "status": 503, "every": 6, "times": 1, "path_contains": "/instances/"}]
+    )
+    newest = max(expected.values())
+    added = [{"job_name": JOB, "plan_time": newest + 1 + k} for k in range(10)]
+
+    def add_while_the_page_waits() -> None:
+        deadline = time.monotonic() + 60
+        while not sim.stats()["faults_applied"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)
+        sim.apply_instances(added)
+
+    adding = threading.Thread(target=add_while_the_page_waits)
+    adding.start()
+    run = tap(config)
+    adding.join()
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    emitted = Counter(r["instance_id"] for r in run.instances)
+    assert set(expected) - set(emitted) == set()
+    assert max(emitted.values()) == 1
+    assert "the listing changed while its pages were read in parallel" in run.stderr
