@@ -419,7 +419,7 @@ def floor_scenario(
     expected = jobs * sim.instances_per_job
     windows = len(list(plan_windows(to_ms(start), to_ms(end), window_width_ms(30))))
     table = Table(
-        f"{label}: {expected:,} instances ({jobs} job{'s' if jobs > 1 else ''}, {windows} windows of 30 "
+        f"{label}: {expected:,} instances ({jobs} job{'s' if jobs > 1 else ''}, {windows} window{'s' if windows > 1 else ''} of 30 "
         f"days a job), no latency, no limit; median of {repeat} interleaved runs each",
         ["run", "seconds", "records", "records/s", "requests", "x plain loop", "peak RSS MB"],
     )
@@ -474,7 +474,7 @@ def rate_scenario(
     expected = jobs * sim.instances_per_job
     windows = len(list(plan_windows(to_ms(start), to_ms(end), window_width_ms(30))))
     table = Table(
-        f"{label}: {jobs} job{'s' if jobs > 1 else ''} ({windows} windows of 30 days a job), "
+        f"{label}: {jobs} job{'s' if jobs > 1 else ''} ({windows} window{'s' if windows > 1 else ''} of 30 days a job), "
         f"{expected:,} instances, {sim.latency_ms:.0f} ms a response, "
         f"limit {limit}/s per user enforced with 429s; the tap at max_requests_per_second {limit}",
         [
