@@ -1,6 +1,6 @@
 """Speed and memory of the tap against the simulated DataArts Factory API, from one run.
 
-Three scenarios, each against the simulator running in its own process (so the server does
+Six scenarios, each against the simulator running in its own process (so the server does
 not share the tap's GIL), the tap run as Meltano runs it (``python -m tap_dlf_instances``):
 
 1. Floor: the tap against a plain ``requests`` loop that fetches the same pages (same windows,
@@ -10,6 +10,9 @@ not share the tap's GIL), the tap run as Meltano runs it (``python -m tap_dlf_in
 2. Rate limit: two dozen jobs, 300 ms a response, the per-user limit enforced with 429s: the
    request rate achieved as a share of the limit, and the 429s.
 3. Memory: peak RSS of the tap process for growing backfills; flat means bounded buffers.
+4. STATE volume: thousands of jobs x 3 small windows: STATE messages and bytes.
+5. One big job (one window of 200 pages) against the plain loop, as in 1.
+6. The same job against a slow API at its rate limit, as in 2.
 
 Every child's output is read through a pipe and its RECORD lines counted, so a run that lost
 rows shows it. Peak RSS comes from ``os.wait4`` (the child's own ``ru_maxrss``).
@@ -644,10 +647,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-workers",
         type=lambda text: [int(n) for n in text.split(",")],
-        help="scenario 2: comma-separated max_workers values, one run each (default: the tap's default)",
+        help="scenarios 2 and 6: comma-separated max_workers values, one run each (default: the tap's default)",
     )
     parser.add_argument(
-        "--repeat", type=int, help="scenario 1: runs of each row, the median is shown (default 3; --quick 1)"
+        "--repeat",
+        type=int,
+        help="scenarios 1 and 5: runs of each row, the median is shown (default 3; --quick 1)",
     )
     parser.add_argument(
         "--variants",
