@@ -1,6 +1,6 @@
 """Speed and memory of the tap against the simulated DataArts Factory API, from one run.
 
-Three scenarios, each against the simulator running in its own process (so the server does
+Six scenarios, each against the simulator running in its own process (so the server does
 not share the tap's GIL), the tap run as Meltano runs it (``python -m tap_dlf_instances``):
 
 1. Floor: the tap against a plain ``requests`` loop that fetches the same pages (same windows,
@@ -10,6 +10,9 @@ not share the tap's GIL), the tap run as Meltano runs it (``python -m tap_dlf_in
 2. Rate limit: two dozen jobs, 300 ms a response, the per-user limit enforced with 429s: the
    request rate achieved as a share of the limit, and the 429s.
 3. Memory: peak RSS of the tap process for growing backfills; flat means bounded buffers.
+4. STATE volume: thousands of jobs x 3 small windows: STATE messages and bytes.
+5. One big job (one window of 200 pages) against the plain loop, as in 1.
+6. The same job against a slow API at its rate limit, as in 2.
 
 Every child's output is read through a pipe and its RECORD lines counted, so a run that lost
 rows shows it. Peak RSS comes from ``os.wait4`` (the child's own ``ru_maxrss``).
@@ -50,6 +53,7 @@ from tap_dlf_instances.windows import plan_windows, to_ms, window_width_ms
 PAGE_SIZE = 1000
 #: Counted in every child's output: instances RECORD lines, as compact JSON (every writer here).
 RECORD_MARK = b'{"type":"RECORD","stream":"instances",'
+STATE_MARK = b'{"type":"STATE"'
 PLAIN = "plain requests loop"
 
 #: Writer and conformance options of the SDK compared in scenario 1: label -> (writer class
@@ -63,6 +67,7 @@ VARIANTS: dict[str, tuple[str | None, str | None]] = {
     "tap's writer, RECURSIVE": (None, "RECURSIVE"),
 }
 VARIANTS_DEFAULT = "as shipped"
+SCENARIOS = ("floor", "rate", "memory", "state", "onejob", "onejob-rate")
 QUICK_VARIANTS = (VARIANTS_DEFAULT, "SDK defaults (SingerWriter, RECURSIVE)")
 
 #: Runs the tap's CLI after setting the writer and conformance level on its classes.
@@ -90,13 +95,21 @@ class Simulator:
     """``python -m tap_dlf_instances.simulator`` on a free loopback port, driven over HTTP."""
 
     def __init__(
-        self, workdir: Path, *, jobs: int, instances_per_job: int, latency_ms: float, rate_limit: int
+        self,
+        workdir: Path,
+        *,
+        jobs: int,
+        instances_per_job: int,
+        latency_ms: float,
+        rate_limit: int,
+        interval_seconds: int = 300,
     ):
         self.workdir = workdir
         self.jobs = jobs
         self.instances_per_job = instances_per_job
         self.latency_ms = latency_ms
-        ready = workdir / f"sim-{jobs}x{instances_per_job}-{latency_ms}-{rate_limit}.url"
+        self.interval_seconds = interval_seconds
+        ready = workdir / f"sim-{jobs}x{instances_per_job}-{interval_seconds}-{latency_ms}-{rate_limit}.url"
         command = [
             sys.executable,
             "-m",
@@ -109,6 +122,8 @@ class Simulator:
             str(jobs),
             "--instances-per-job",
             str(instances_per_job),
+            "--interval-seconds",
+            str(interval_seconds),
             "--latency-ms",
             str(latency_ms),
             "--rate-limit",
@@ -177,29 +192,54 @@ class ChildRun:
     returncode: int
     records: int
     stderr_tail: str
+    states: int = 0
+    state_bytes: int = 0
 
 
-def run_child(command: Sequence[str], workdir: Path, name: str) -> ChildRun:
-    """Run ``command``, count the RECORD lines it prints, and take its peak RSS from ``wait4``."""
+#: Environment of every child but the simulator (``--tap-pythonpath`` measures another checkout).
+CHILD_ENV: dict[str, str] | None = None
+
+
+def run_child(command: Sequence[str], workdir: Path, name: str, *, count_states: bool = False) -> ChildRun:
+    """Run ``command``, count the RECORD lines it prints (and with ``count_states`` its STATE
+    lines and their bytes), and take its peak RSS from ``wait4``."""
     stderr_path = workdir / f"{name}.stderr"
+    states = state_bytes = 0
     with stderr_path.open("wb") as stderr:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr)
+        # Run from the work directory: `python -m` puts the current directory first on the
+        # path, which would shadow `--tap-pythonpath` from a checkout's root.
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, env=CHILD_ENV, cwd=workdir)
         assert process.stdout is not None
         records = 0
         tail = b""
+        partial = b""
         fd = process.stdout.fileno()
         while chunk := os.read(fd, 1 << 20):
             # A mark cut in two by the chunk boundary is counted once, from the joined tail.
             joined = tail + chunk
             records += joined.count(RECORD_MARK)
             tail = joined[-(len(RECORD_MARK) - 1) :]
+            if count_states:
+                *lines, partial = (partial + chunk).split(b"\n")
+                for line in lines:
+                    if line.startswith(STATE_MARK):
+                        states += 1
+                        state_bytes += len(line) + 1
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         process.stdout.close()
     text = stderr_path.read_text(errors="replace").strip().splitlines()
-    return ChildRun(seconds, usage.ru_maxrss / 1024, process.returncode, records, "\n".join(text[-5:]))
+    return ChildRun(
+        seconds,
+        usage.ru_maxrss / 1024,
+        process.returncode,
+        records,
+        "\n".join(text[-5:]),
+        states,
+        state_bytes,
+    )
 
 
 def tap_command(config: dict[str, Any], workdir: Path, name: str, variant: str = "as shipped") -> list[str]:
@@ -356,8 +396,8 @@ class Table:
 
 
 def history(sim: Simulator) -> tuple[datetime, datetime]:
-    """Bounds that hold every instance of the bulk dataset (planned every 5 minutes to now)."""
-    span = timedelta(minutes=5 * sim.instances_per_job + 60)
+    """Bounds that hold every instance of the bulk dataset (planned every interval to now)."""
+    span = timedelta(seconds=sim.interval_seconds * sim.instances_per_job + 3600)
     return sim.started_at - span, sim.started_at + timedelta(minutes=1)
 
 
@@ -369,12 +409,21 @@ def check(run: ChildRun, expected: int, what: str) -> str:
     return ""
 
 
-def floor_scenario(sim: Simulator, workdir: Path, jobs: int, variants: Sequence[str], repeat: int) -> Table:
+def floor_scenario(
+    sim: Simulator,
+    workdir: Path,
+    jobs: int,
+    variants: Sequence[str],
+    repeat: int,
+    *,
+    label: str = "1. Floor",
+) -> Table:
     start, end = history(sim)
     expected = jobs * sim.instances_per_job
+    windows = len(list(plan_windows(to_ms(start), to_ms(end), window_width_ms(30))))
     table = Table(
-        f"1. Floor: {expected:,} instances ({jobs} jobs), no latency, no limit; median of {repeat} "
-        "interleaved runs each",
+        f"{label}: {expected:,} instances ({jobs} job{'s' if jobs > 1 else ''}, {windows} window{'s' if windows > 1 else ''} of 30 "
+        f"days a job), no latency, no limit; median of {repeat} interleaved runs each",
         ["run", "seconds", "records", "records/s", "requests", "x plain loop", "peak RSS MB"],
     )
     config = sim.tap_config(jobs, start=start, end=end, max_requests_per_second=1000)
@@ -416,12 +465,20 @@ def floor_scenario(sim: Simulator, workdir: Path, jobs: int, variants: Sequence[
 
 
 def rate_scenario(
-    sim: Simulator, workdir: Path, jobs: int, limit: int, workers: Sequence[int | None]
+    sim: Simulator,
+    workdir: Path,
+    jobs: int,
+    limit: int,
+    workers: Sequence[int | None],
+    *,
+    label: str = "2. Rate limit",
 ) -> Table:
     start, end = history(sim)
     expected = jobs * sim.instances_per_job
+    windows = len(list(plan_windows(to_ms(start), to_ms(end), window_width_ms(30))))
     table = Table(
-        f"2. Rate limit: {jobs} jobs, {expected:,} instances, {sim.latency_ms:.0f} ms a response, "
+        f"{label}: {jobs} job{'s' if jobs > 1 else ''} ({windows} window{'s' if windows > 1 else ''} of 30 days a job), "
+        f"{expected:,} instances, {sim.latency_ms:.0f} ms a response, "
         f"limit {limit}/s per user enforced with 429s; the tap at max_requests_per_second {limit}",
         [
             "max_workers",
@@ -506,6 +563,57 @@ def memory_scenario(sim: Simulator, workdir: Path, job_counts: Sequence[int]) ->
     return table
 
 
+#: Scenario 4: windows this wide (the smallest `window_days`), three a job, a few instances each.
+STATE_WINDOW_DAYS = 0.01
+STATE_INSTANCES_PER_JOB = 9  # every 5 minutes: 3 windows of 14.4 minutes hold them
+
+
+def state_scenario(sim: Simulator, workdir: Path, job_counts: Sequence[int]) -> Table:
+    """STATE output by number of jobs: every STATE carries every job's bookmark."""
+    width = window_width_ms(STATE_WINDOW_DAYS)
+    end = sim.started_at + timedelta(minutes=1)
+    start = end - timedelta(milliseconds=3 * width)
+    table = Table(
+        "4. STATE volume: N jobs x 3 windows, a few instances a window, no latency, no limit",
+        [
+            "jobs",
+            "windows",
+            "seconds",
+            "records",
+            "STATE messages",
+            "STATE MB",
+            "STATE KB a message",
+            "peak RSS MB",
+        ],
+    )
+    for jobs in job_counts:
+        config = sim.tap_config(
+            jobs, start=start, end=end, max_requests_per_second=1000, window_days=STATE_WINDOW_DAYS
+        )
+        run = run_child(
+            tap_command(config, workdir, f"state-{jobs}"), workdir, f"state-{jobs}", count_states=True
+        )
+        table.rows.append(
+            [
+                f"{jobs:,}",
+                f"{3 * jobs:,}",
+                f"{run.seconds:.1f}",
+                f"{run.records:,}",
+                f"{run.states:,}",
+                f"{run.state_bytes / 1e6:.1f}",
+                f"{run.state_bytes / max(1, run.states) / 1e3:.0f}",
+                f"{run.peak_rss_mb:.0f}",
+            ]
+        )
+        if run.returncode != 0:
+            table.notes.append(f"FAILED ({jobs} jobs: exit {run.returncode}: {run.stderr_tail[-300:]})")
+    table.notes.append(
+        "STATE MB: the bytes of every STATE line the tap printed (1 MB = 10^6 bytes); each STATE "
+        "holds every job's bookmark, so its size grows with the jobs."
+    )
+    return table
+
+
 # --- command line -------------------------------------------------------------------------
 
 
@@ -539,10 +647,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-workers",
         type=lambda text: [int(n) for n in text.split(",")],
-        help="scenario 2: comma-separated max_workers values, one run each (default: the tap's default)",
+        help="scenarios 2 and 6: comma-separated max_workers values, one run each (default: the tap's default)",
     )
     parser.add_argument(
-        "--repeat", type=int, help="scenario 1: runs of each row, the median is shown (default 3; --quick 1)"
+        "--repeat",
+        type=int,
+        help="scenarios 1 and 5: runs of each row, the median is shown (default 3; --quick 1)",
     )
     parser.add_argument(
         "--variants",
@@ -550,10 +660,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="SDK writer/conformance options compared in scenario 1 (default all; --quick: quick)",
     )
     parser.add_argument(
+        "--state-jobs",
+        type=lambda text: [int(n) for n in text.split(",")],
+        help="comma-separated job counts for scenario 4 (default 500,2000,5000; --quick 500,2000)",
+    )
+    parser.add_argument(
+        "--onejob-instances",
+        type=int,
+        help="instances of the one job in scenarios 5 and 6 (default 200,000; --quick 50,000)",
+    )
+    parser.add_argument(
+        "--onejob-interval-seconds",
+        type=int,
+        default=10,
+        help="seconds between the one job's plan times (default 10: 200,000 instances in one "
+        "30-day window, the case pages in parallel are for; 300 gives 24 windows)",
+    )
+    parser.add_argument(
         "--only",
-        choices=("floor", "rate", "memory"),
+        choices=SCENARIOS,
         action="append",
         help="run only these scenarios (repeatable)",
+    )
+    parser.add_argument(
+        "--tap-pythonpath",
+        type=Path,
+        help="run the tap (and the plain loop) with PYTHONPATH set to this directory, e.g. a checkout "
+        "of an older commit, to measure it with this benchmark and simulator",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (configs, stderr)")
     parser.add_argument("--plain-loop", type=Path, help=argparse.SUPPRESS)
@@ -573,7 +706,12 @@ def main(argv: list[str] | None = None) -> int:
     repeat = args.repeat or (1 if quick else 3)
     variant_set = args.variants or ("quick" if quick else "all")
     variants = {"all": list(VARIANTS), "quick": list(QUICK_VARIANTS), "none": [VARIANTS_DEFAULT]}[variant_set]
-    only = set(args.only or ("floor", "rate", "memory"))
+    only = set(args.only or SCENARIOS)
+    state_jobs = args.state_jobs or ([500, 2000] if quick else [500, 2000, 5000])
+    onejob_instances = args.onejob_instances or (50_000 if quick else 200_000)
+    if args.tap_pythonpath:
+        global CHILD_ENV  # noqa: PLW0603  # set once, before any child runs
+        CHILD_ENV = {**os.environ, "PYTHONPATH": str(args.tap_pythonpath.resolve())}
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-tap-"))
     began = time.perf_counter()
@@ -589,6 +727,10 @@ def main(argv: list[str] | None = None) -> int:
         f"type conformance {InstancesStream.TYPE_CONFORMANCE_LEVEL.name}.\n",
         flush=True,
     )
+    if args.tap_pythonpath:
+        print(
+            f"The tap measured: PYTHONPATH={args.tap_pythonpath.resolve()} (--tap-pythonpath).\n", flush=True
+        )
     with ExitStack() as stack:
         if not args.keep:
             stack.callback(shutil.rmtree, workdir, ignore_errors=True)
@@ -612,6 +754,47 @@ def main(argv: list[str] | None = None) -> int:
             print(table.render() + "\n", flush=True)
         if bulk is not None and "memory" in only:
             print(memory_scenario(bulk, workdir, memory_jobs).render() + "\n", flush=True)
+        if "state" in only:
+            few = Simulator(
+                workdir,
+                jobs=max(state_jobs),
+                instances_per_job=STATE_INSTANCES_PER_JOB,
+                latency_ms=0,
+                rate_limit=0,
+            )
+            stack.callback(few.stop)
+            print(state_scenario(few, workdir, state_jobs).render() + "\n", flush=True)
+        if "onejob" in only:
+            big = Simulator(
+                workdir,
+                jobs=1,
+                instances_per_job=onejob_instances,
+                latency_ms=0,
+                rate_limit=0,
+                interval_seconds=args.onejob_interval_seconds,
+            )
+            stack.callback(big.stop)
+            table = floor_scenario(big, workdir, 1, [VARIANTS_DEFAULT], repeat, label="5. One big job")
+            print(table.render() + "\n", flush=True)
+        if "onejob-rate" in only:
+            big_slow = Simulator(
+                workdir,
+                jobs=1,
+                instances_per_job=onejob_instances,
+                latency_ms=args.latency_ms,
+                rate_limit=args.rate_limit,
+                interval_seconds=args.onejob_interval_seconds,
+            )
+            stack.callback(big_slow.stop)
+            table = rate_scenario(
+                big_slow,
+                workdir,
+                1,
+                args.rate_limit,
+                args.max_workers or [None],
+                label="6. One big job at the rate limit",
+            )
+            print(table.render() + "\n", flush=True)
         if args.keep:
             print(f"Work directory kept: {workdir}")
     print(f"Whole benchmark: {time.perf_counter() - began:.0f} s.")

@@ -257,8 +257,11 @@ class DLFStream(RESTStream[int]):
         context: Context | None,
     ) -> requests.Response:
         def send() -> requests.Response:
-            self.pacer.wait()
-            return super(DLFStream, self)._request(prepared_request, context)
+            # A slot is held only while the request is paced and sent, never across a retry's
+            # back-off: requests in flight stay at `max_workers` across the threads.
+            with self._dlf_tap.request_slots:
+                self.pacer.wait()
+                return super(DLFStream, self)._request(prepared_request, context)
 
         return self._dlf_tap.credentials_gate.send(send)
 

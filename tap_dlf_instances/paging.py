@@ -185,6 +185,42 @@ class OffsetPaginator(BaseAPIPaginator[int]):
             return self.current_value + rows_on_page
         return (self.current_value + 1) * self._page_size
 
+    # Pages fetched in parallel (window_fetch.py): once `total` and the reading are known, the
+    # offsets still to ask for are known too.
+
+    @property
+    def total(self) -> int | None:
+        """The listing's ``total`` as the last page told it."""
+        return self._total
+
+    def total_of(self, response: requests.Response) -> int | None:
+        """The ``total`` one page told (a page fetched in parallel)."""
+        return self._page_of(response).total
+
+    def remaining_offsets(self) -> range | None:
+        """The offsets of the pages still needed, or None while ``total`` or the reading of
+        ``offset`` is unknown (the paging then goes on one request at a time)."""
+        if self.finished:
+            return range(0)
+        mode = self.mode_for_next_request
+        if self._total is None or mode is OffsetMode.AUTO:
+            return None
+        if mode is OffsetMode.ROW:
+            return range(self._rows_seen, self._total, self._page_size)
+        first = math.ceil(self._rows_seen / self._page_size)
+        # A range, not a list: a lying `total` of billions costs nothing until pages are asked
+        # for, and `note_rows` stops the paging when they bring nothing new.
+        return range(first, math.ceil(self._total / self._page_size))
+
+    def note_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Count the ids of a page fetched outside this paginator, for ``check_complete``, and
+        stop pages that bring nothing new, as ``has_more`` does."""
+        self._check_progress([row.get(self._id_key) for row in rows])
+
+    def check_complete(self, response: requests.Response) -> None:
+        """After pages fetched in parallel: warn as ``has_more`` does at the end of a listing."""
+        self._check_complete(empty_page=False)
+
     def get_next(self, response: requests.Response) -> int | None:
         mode = self.mode_for_next_request
         if mode is OffsetMode.ROW:

@@ -12,7 +12,9 @@ fetch, and what they fetched is worthless once the run stops.
 Memory: units ahead of the one being emitted share one budget of ``buffered_batches`` batches;
 a worker whose unit is ahead waits when the budget is spent. The unit being emitted (the head)
 never waits for the budget, since the consumer is draining it: otherwise units ahead could
-hold the whole budget while the head, which frees it, could not move.
+hold the whole budget while the head, which frees it, could not move. Besides, no unit holds
+more than ``unit_batches`` batches not yet taken: a window whose pages arrive in parallel
+(window_fetch.py) can outrun the consumer, head or not.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class _Slot(Generic[Item]):
 
     batches: queue.SimpleQueue[_Batch[Item] | _Done | _Failed] = field(default_factory=queue.SimpleQueue)
     abandoned: threading.Event = field(default_factory=threading.Event)
+    room: threading.Semaphore = field(default_factory=threading.Semaphore)  # set by the prefetcher
 
 
 class OrderedPrefetcher(Generic[Unit, Item]):
@@ -69,12 +72,14 @@ class OrderedPrefetcher(Generic[Unit, Item]):
         workers: int,
         lookahead: int = 4,
         buffered_batches: int = 32,
+        unit_batches: int = 8,
     ) -> None:
         self._units = list(units)
         self._fetch = fetch
         self._workers = max(1, workers)
         self._window = self._workers + max(0, lookahead)
         self._budget = threading.Semaphore(max(1, buffered_batches))
+        self._unit_batches = max(1, unit_batches)
         self._slots: dict[int, _Slot[Item]] = {}
         self._head = 0
         self._submitted = 0
@@ -113,7 +118,7 @@ class OrderedPrefetcher(Generic[Unit, Item]):
         limit = min(len(self._units), current + self._window)
         while self._submitted < limit:
             index = self._submitted
-            self._slots[index] = _Slot()
+            self._slots[index] = _Slot(room=threading.Semaphore(self._unit_batches))
             self._tasks.put(index)
             self._submitted += 1
         while len(self._threads) < min(self._workers, self._submitted):
@@ -136,24 +141,29 @@ class OrderedPrefetcher(Generic[Unit, Item]):
             slot.batches.put(_Failed(error))
 
     def _wait_for_room(self, index: int, slot: _Slot[Item]) -> bool | None:
-        """True once a unit of budget is taken, False if this unit is the head (no budget
-        needed), None if the consumer is gone (the run stopped, the unit was abandoned, or the
-        interpreter is exiting after a signal)."""
+        """Once a unit of the unit's own room is taken: True once a unit of the shared budget
+        is taken too, False if this unit is the head (no budget needed); None if the consumer
+        is gone (the run stopped, the unit was abandoned, or the interpreter is exiting after
+        a signal)."""
+        has_room = False
         while not (self._stop.is_set() or slot.abandoned.is_set() or not threading.main_thread().is_alive()):
-            if index <= self._head:
+            if not has_room:
+                has_room = slot.room.acquire(timeout=_POLL_SECONDS)
+            elif index <= self._head:
                 return False
-            if self._budget.acquire(timeout=_POLL_SECONDS):
+            elif self._budget.acquire(timeout=_POLL_SECONDS):
                 return True
         return None
 
     def _drain(self, index: int) -> Iterator[Item]:
-        box = self._slots[index].batches
+        slot = self._slots[index]
         while True:
-            message = box.get()
+            message = slot.batches.get()
             if isinstance(message, _Done):
                 return
             if isinstance(message, _Failed):
                 raise message.error
+            slot.room.release()
             if message.budgeted:
                 self._budget.release()
             yield message.item

@@ -5,13 +5,15 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.pagination import BaseAPIPaginator
+from singer_sdk.streams._state import StreamStateManager
 
 from tap_dlf_instances.bookmarks import (
     Bookmark,
@@ -26,6 +28,8 @@ from tap_dlf_instances.paging import OffsetPaginator
 from tap_dlf_instances.prefetch import OrderedPrefetcher
 from tap_dlf_instances.records import DEFAULT_WORKSPACE, InstanceShaper, RecentInstanceIds
 from tap_dlf_instances.schemas import INSTANCE_SCHEMA, JOB_SCHEMA
+from tap_dlf_instances.state_cadence import StateCadence
+from tap_dlf_instances.state_index import IndexedStateManager
 from tap_dlf_instances.summary import RunSummary
 from tap_dlf_instances.windows import Window, format_ms, plan_windows, to_ms, window_width_ms
 
@@ -35,8 +39,6 @@ if TYPE_CHECKING:
 
 #: The jobs list API's largest page.
 JOBS_PAGE_SIZE = 100
-#: Rows handed from a fetching thread to the emitting one at a time.
-BATCH_ROWS = 1000
 
 
 def path_segment(name: str) -> str:
@@ -98,6 +100,13 @@ class JobsStream(DLFStream):
                 }
 
 
+class _PageAt(BaseAPIPaginator[int]):
+    """One page, by its offset: how a page fetched in parallel is asked for."""
+
+    def get_next(self, response: requests.Response) -> int | None:
+        return None
+
+
 @dataclass(frozen=True)
 class WindowOfJob:
     """One unit of work: the instances of one job planned in one window."""
@@ -122,6 +131,9 @@ class InstancesStream(DLFStream):
     # Records get their schema types in `InstanceShaper` (see records.py), so the SDK's generic
     # conformance, half of a backfill's time, is not needed.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    # Bookmarks move per window and `get_records` paces the STATE messages (state_cadence.py);
+    # the SDK's extra STATE every N records would only add messages that claim nothing new.
+    STATE_MSG_FREQUENCY = 1 << 62
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -134,10 +146,25 @@ class InstancesStream(DLFStream):
         self._summary = RunSummary()
         self._mismatched: set[WindowOfJob] = set()
         self._mismatched_lock = threading.Lock()
+        self._state_cadence = StateCadence()
 
     @property
     def partitions(self) -> list[dict[str, Any]]:
         return [{"job_name": name} for name in self._dlf_tap.instance_job_names]
+
+    @property
+    def state_manager(self) -> StreamStateManager:
+        """The SDK's manager, with each job's bookmark looked up in constant time (state_index.py)."""
+        if self._state_manager is None:
+            self._state_manager = IndexedStateManager(
+                tap_name=self.tap_name,
+                stream_name=self.name,
+                tap_state=self._tap_state,
+                state_partitioning_keys=self.state_partitioning_keys,
+                is_sorted=self.is_sorted,
+                check_sorted=self.check_sorted,
+            )
+        return self._state_manager
 
     # Requests
 
@@ -163,16 +190,12 @@ class InstancesStream(DLFStream):
             id_key="instance_id",
         )
 
-    def _prepare_request(
-        self, *, context: Context | None, page: BaseAPIPaginator[Any]
-    ) -> requests.PreparedRequest:
-        # The SDK makes the paginator without the context; this is where both meet, so the
-        # paginator's messages can name the job and window, and a mismatch reach its unit.
-        if isinstance(page, OffsetPaginator) and page.where is None and context:
-            unit = WindowOfJob(context["job_name"], context["window"])
-            page.where = f"Instances of job {unit.job_name!r}, window {unit.window}"
-            page.on_mismatch = functools.partial(self._window_mismatched, unit)
-        return super()._prepare_request(context=context, page=page)
+    def _window_paginator(self, unit: WindowOfJob) -> OffsetPaginator:
+        """A paginator whose messages name the job and window, and whose mismatches reach it."""
+        paginator = self.get_new_paginator()
+        paginator.where = f"Instances of job {unit.job_name!r}, window {unit.window}"
+        paginator.on_mismatch = functools.partial(self._window_mismatched, unit)
+        return paginator
 
     def _window_mismatched(self, unit: WindowOfJob) -> None:
         """``total`` and the pages of ``unit`` disagreed (on a fetching thread): counted, and
@@ -191,17 +214,80 @@ class InstancesStream(DLFStream):
         return page_of(response, "instances").rows
 
     def fetch_window(self, unit: WindowOfJob) -> Iterator[list[dict[str, Any]]]:
-        """All rows of one job's window, in batches; runs on a fetching thread."""
+        """All rows of one job's window, a page at a time; runs on a fetching thread.
+
+        Pages go one by one until the window's ``total`` and ``offset``'s reading are known;
+        then the rest are fetched in parallel (window_fetch.py) and handed on as they arrive.
+        """
         if unit.job_name in self._missing_jobs:
             return
-        batch: list[dict[str, Any]] = []
-        for row in self.request_records({"job_name": unit.job_name, "window": unit.window}):
-            batch.append(row)
-            if len(batch) >= BATCH_ROWS:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        context: Context = {"job_name": unit.job_name, "window": unit.window}
+        send = self.request_decorator(self._request)
+        paginator = self._window_paginator(unit)
+        last: requests.Response | None = None
+        for response, rows in self._pages_in_order(send, context, paginator, until_known=True):
+            last = response
+            yield rows
+        remaining = paginator.remaining_offsets()
+        if last is None or not remaining:
+            return
+        planned = paginator.total
+        changed = False
+        pages = self._dlf_tap.page_pool.imap_unordered(
+            lambda offset: self._fetch_page(send, context, offset),
+            remaining,
+            ahead=self.settings.max_workers,
+        )
+        for page_response, rows in pages:
+            changed = changed or paginator.total_of(page_response) != planned
+            paginator.note_rows(rows)
+            if rows:
+                yield rows
+        if changed:
+            # Instances were added or removed while the pages were read: pages answered before
+            # and after the change, out of order, may have skipped rows that moved across
+            # their edge. Read in order, as one request at a time does, a row cannot be
+            # skipped that way; the rows read twice are dropped when emitted.
+            self.log(
+                "%s: the listing changed while its pages were read in parallel; reading it again in order.",
+                unit,
+                level=logging.INFO,
+            )
+            again = self._window_paginator(unit)
+            for _response, rows in self._pages_in_order(send, context, again, until_known=False):
+                yield rows
+            return
+        paginator.check_complete(last)
+
+    def _pages_in_order(
+        self,
+        send: Callable[..., requests.Response],
+        context: Context,
+        paginator: OffsetPaginator,
+        *,
+        until_known: bool,
+    ) -> Iterator[tuple[requests.Response, list[dict[str, Any]]]]:
+        """The SDK's ``request_records`` loop (same paginator, request path and retries)
+        written out, since that one cannot stop once the rest could go in parallel
+        (``until_known``: the listing's size and the reading of ``offset`` are known)."""
+        while not paginator.finished:
+            response, rows = self._fetch_page(send, context, paginator.current_value)
+            if not rows:  # as the SDK's `request_records` does with an empty page
+                if paginator.continue_if_empty(response):
+                    paginator.advance(response)
+                    continue
+                return
+            yield response, rows
+            paginator.advance(response)
+            if until_known and paginator.remaining_offsets():
+                return
+
+    def _fetch_page(
+        self, send: Callable[..., requests.Response], context: Context, offset: int
+    ) -> tuple[requests.Response, list[dict[str, Any]]]:
+        request = self._prepare_request(context=context, page=_PageAt(offset))
+        response = send(request, context)
+        return response, list(self.parse_response(response))
 
     # Planning
 
@@ -283,6 +369,15 @@ class InstancesStream(DLFStream):
             # The SDK asks once without a context when there are no partitions, i.e. no jobs.
             self.log("No jobs to read instances of (none listed, configured or in this shard).")
             return
+        try:
+            yield from self._emit_job(context)
+        except Exception:
+            # The windows completed before the failure keep their bookmarks: their STATE goes
+            # out now rather than at the next tick that will not come.
+            self._write_state_message()
+            raise
+
+    def _emit_job(self, context: Context) -> Iterator[dict[str, Any]]:
         job_name = context["job_name"]
         state = self.get_context_state(context)
         seen = RecentInstanceIds()
@@ -323,8 +418,12 @@ class InstancesStream(DLFStream):
             after_window(unit.window, open_since, sync_started_ms=self._sync_started_ms).write_to(state)
             self._summary.add(windows=1, instances=emitted, rows_dropped=shaper.dropped)
             shaper.dropped = 0
+            # The STATE message that says so goes out at most about once a second
+            # (state_cadence.py), always after the records it covers; the SDK writes the last one
+            # at the end.
             self.state_manager.is_flushed = False
-            self._write_state_message()
+            if self._state_cadence.due():
+                self._write_state_message()
         self._summary.add(jobs_read=1)
 
     def _increment_stream_state(

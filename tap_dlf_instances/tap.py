@@ -24,7 +24,8 @@ from tap_dlf_instances.paging import OffsetReading
 from tap_dlf_instances.settings import INSTANCE_STATUSES, Settings, parse_settings
 from tap_dlf_instances.streams import InstancesStream, JobsStream
 from tap_dlf_instances.transport import DLFSession, resolve_verify
-from tap_dlf_instances.writer import StateFlushingWriter
+from tap_dlf_instances.window_fetch import PagePool
+from tap_dlf_instances.writer import EncodedStateWriter, StateFlushingWriter
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property("project_id", th.StringType, required=True, description="Huawei Cloud project ID."),
@@ -174,6 +175,7 @@ class TapDLFInstances(Tap):
         self._lock = threading.Lock()
         self._workspace_jobs: list[dict[str, Any]] | None = None
         super().__init__(*args, **kwargs)
+        self._state_writer = EncodedStateWriter(self.message_writer)  # writer.py says why
 
     # Settings and what the streams share
 
@@ -235,10 +237,27 @@ class TapDLFInstances(Tap):
     def offset_reading(self) -> OffsetReading:
         return OffsetReading(self.settings.offset_mode)
 
+    @cached_property
+    def request_slots(self) -> threading.BoundedSemaphore:
+        """Requests in flight at once, whichever thread sends them: ``max_workers``."""
+        return threading.BoundedSemaphore(self.settings.max_workers)
+
+    @cached_property
+    def page_pool(self) -> PagePool:
+        return PagePool(self.settings.max_workers)
+
     def prepare_for_threads(self) -> None:
         """Create what the fetching threads share before they start (``cached_property`` does
         not guard creation on every Python version)."""
-        for name in ("requests_session", "authenticator", "credentials_gate", "pacer", "offset_reading"):
+        for name in (
+            "requests_session",
+            "authenticator",
+            "credentials_gate",
+            "pacer",
+            "offset_reading",
+            "request_slots",
+            "page_pool",
+        ):
             getattr(self, name)
 
     # Jobs

@@ -7,6 +7,11 @@ them out, whole lines only, when a message other than a RECORD (SCHEMA, STATE ..
 when 64 KiB have gathered, and at exit. So a STATE is never seen downstream before the records
 it covers, and a process killed at any point loses only records no emitted STATE claims: the
 next run reads them again.
+
+STATE messages carry every job's bookmark, so what the SDK does per STATE (``asdict`` deep-copies
+the message, ``StateWriter`` deep-copies and compares the whole state) grows with the jobs:
+here a STATE is encoded straight from its value, and ``EncodedStateWriter`` remembers the last
+one as its encoded bytes.
 """
 
 from __future__ import annotations
@@ -15,10 +20,14 @@ import atexit
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.singerlib.encoding.simple import Message, RecordMessage
+from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder, serialize_jsonl
+from singer_sdk.helpers._state import StateWriter
+from singer_sdk.singerlib.encoding.simple import Message, RecordMessage, StateMessage
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers import types
 
 FLUSH_BYTES = 64 * 1024
 #: Signals whose handlers write a STATE; held back while a chunk is being written.
@@ -31,6 +40,12 @@ class StateFlushingWriter(MsgSpecWriter):
         self._pending = bytearray()
         atexit.register(self.flush_pending)
 
+    def serialize_message(self, message: Message) -> bytearray:
+        if isinstance(message, StateMessage):
+            # The same line as the SDK's, without `to_dict()`'s deep copy of every bookmark.
+            return serialize_jsonl({"type": "STATE", "value": message.value})
+        return super().serialize_message(message)
+
     def write_message(self, message: Message) -> None:
         self._pending += self.format_message(message)  # copies: the SDK reuses its buffer
         if not isinstance(message, RecordMessage) or len(self._pending) >= FLUSH_BYTES:
@@ -41,6 +56,22 @@ class StateFlushingWriter(MsgSpecWriter):
         if chunk:
             _write_whole(chunk)
         sys.stdout.flush()
+
+
+class EncodedStateWriter(StateWriter):
+    """The SDK's ``StateWriter`` (no STATE repeated unchanged), keeping the last state as its
+    JSON bytes rather than a deep copy: one C-speed encoding instead of a deep copy and a deep
+    comparison of every job's bookmark."""
+
+    def __init__(self, message_writer: Any) -> None:
+        super().__init__(message_writer)
+        self._last_encoded: bytes | None = None
+
+    def write_state(self, state: types.TapState) -> None:
+        encoded = encoder.encode(state)
+        if encoded != self._last_encoded:
+            self._message_writer.write_message(StateMessage(value=state))
+            self._last_encoded = encoded
 
 
 def _write_whole(chunk: bytearray) -> None:

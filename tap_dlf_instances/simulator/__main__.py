@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--second-workspace", action="store_true", help="demo: also seed a second workspace")
     parser.add_argument("--jobs", type=int, default=100, help="bulk: number of jobs")
     parser.add_argument("--instances-per-job", type=int, default=10_000, help="bulk")
+    parser.add_argument("--interval-seconds", type=int, default=300, help="bulk: seconds between plan times")
     parser.add_argument("--offset-mode", choices=("page", "row"), default="page")
     parser.add_argument("--filter-field", choices=("plan_time", "start_time"), default="plan_time")
     parser.add_argument("--latency-ms", type=float, default=0.0)
@@ -43,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.dataset == "demo":
         dataset = demo_dataset(months=args.months, seed=args.seed, second_workspace=args.second_workspace)
     else:
-        dataset = bulk_dataset(args.jobs, args.instances_per_job, seed=args.seed)
+        dataset = bulk_dataset(
+            args.jobs, args.instances_per_job, interval_seconds=args.interval_seconds, seed=args.seed
+        )
     config = SimConfig(
         offset_mode=args.offset_mode,
         filter_field=args.filter_field,

@@ -463,6 +463,10 @@ class SimulatedDLF:
     def record_status(self, status: int | str) -> None:
         self._stats.status(status)
 
+    def in_flight_gauge(self) -> Stats:
+        """Counts the API requests being answered at once (``peak_in_flight`` in the stats)."""
+        return self._stats
+
 
 def _route(segments: list[str]) -> str | None:
     """Route name for a decoded ``/v2/...`` path, or None (-> APIGW.0101)."""
@@ -519,6 +523,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("PATCH")
 
     def _dispatch(self, method: str) -> None:
+        raw_path = self.path.partition("?")[0]
+        if raw_path.startswith("/_sim/"):
+            self._answer(method)
+            return
+        in_flight = self.server.sim.in_flight_gauge()
+        in_flight.enter()
+        try:
+            self._answer(method)
+        finally:
+            in_flight.leave()
+
+    def _answer(self, method: str) -> None:
         sim = self.server.sim
         raw_path, _, raw_query = self.path.partition("?")
         length = int(self.headers.get("Content-Length") or 0)

@@ -25,6 +25,8 @@ class Stats:
             self.throttled = 0
             self.faults: Counter[str] = Counter()
             self._recent: dict[str, deque[float]] = {}
+            self.in_flight = 0
+            self.peak_in_flight = 0  # most API requests being answered at once
 
     def request(self, route: str) -> None:
         with self._lock:
@@ -39,6 +41,15 @@ class Stats:
             while recent[0] <= now - 1.0:
                 recent.popleft()
             self.peak_rate[user] = max(self.peak_rate.get(user, 0), len(recent))
+
+    def enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def status(self, status: int | str) -> None:
         with self._lock:
@@ -62,4 +73,5 @@ class Stats:
                 "peak_rate_per_user": dict(self.peak_rate),
                 "throttled": self.throttled,
                 "faults_applied": dict(self.faults),
+                "peak_in_flight": self.peak_in_flight,
             }

@@ -1,0 +1,111 @@
+"""Fetch the pages of one window in parallel once the window's size is known.
+
+``prefetch`` runs whole windows (a job's unit) on worker threads, but inside a window the pages
+went one after the other: one big job, or a job with few windows, left the workers idle and a
+slow API's rate limit mostly unused. Once a window's first page has told its ``total`` (and
+``offset``'s reading is known, see ``paging``), the offsets of the other pages are known too,
+and this pool fetches them on its threads while the window's own worker hands their rows on.
+
+- Requests in flight stay at ``max_workers`` across every thread: the streams take a slot of
+  the tap's ``request_slots`` for each request (``client``); pages keep the pacer, the
+  credentials gate and the retries, since they go through the same request path.
+- Memory stays bounded: a window has at most ``ahead`` pages asked for and not yet handed on.
+- A window is complete only when every page arrived; a failed page fails the window (and so
+  the run), as a failed request did before.
+
+Written by hand rather than with ``concurrent.futures`` for the reason ``prefetch`` gives: its
+threads are joined at exit, so a stopping run would wait out every request and retry back-off
+in flight. These are daemon threads that only fetch.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar, cast
+
+Arg = TypeVar("Arg")
+Result = TypeVar("Result")
+
+
+@dataclass
+class _Outcome(Generic[Result]):
+    value: Result | None = None
+    error: BaseException | None = None
+
+
+@dataclass
+class _Task:
+    run: Callable[[], None]
+    cancelled: threading.Event
+
+
+class PagePool:
+    """``workers`` daemon threads shared by every window of the run, started on first use."""
+
+    def __init__(self, workers: int) -> None:
+        self._workers = max(1, workers)
+        self._tasks: queue.SimpleQueue[_Task] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def imap_unordered(
+        self, fetch: Callable[[Arg], Result], args: Sequence[Arg], *, ahead: int
+    ) -> Iterator[Result]:
+        """``fetch(arg)`` for every arg, on the pool; results as they arrive, at most ``ahead``
+        asked for and not yet taken. The first failure is raised here; leaving early (an error,
+        the consumer gone) drops the pages not started yet."""
+        self._start()
+        results: queue.SimpleQueue[_Outcome[Result]] = queue.SimpleQueue()
+        cancelled = threading.Event()
+        pending = iter(args)
+
+        def submit_next() -> bool:
+            for arg in pending:
+                self._tasks.put(_Task(_runner(fetch, arg, results), cancelled))
+                return True
+            return False
+
+        outstanding = 0
+        try:
+            while outstanding < max(1, ahead) and submit_next():
+                outstanding += 1
+            while outstanding:
+                outcome = results.get()
+                outstanding -= 1
+                if outcome.error is not None:
+                    raise outcome.error
+                if submit_next():
+                    outstanding += 1
+                yield cast("Result", outcome.value)  # set whenever there is no error
+        finally:
+            cancelled.set()
+
+    def _start(self) -> None:
+        with self._lock:
+            while len(self._threads) < self._workers:
+                thread = threading.Thread(
+                    target=self._work, name=f"dlf-page-{len(self._threads)}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+
+    def _work(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if not task.cancelled.is_set():
+                task.run()
+
+
+def _runner(
+    fetch: Callable[[Arg], Result], arg: Arg, results: queue.SimpleQueue[_Outcome[Result]]
+) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            results.put(_Outcome(value=fetch(arg)))
+        except BaseException as error:  # handed to the window's thread, which re-raises it
+            results.put(_Outcome(error=error))
+
+    return run
