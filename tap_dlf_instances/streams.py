@@ -234,15 +234,23 @@ class InstancesStream(DLFStream):
         planned = paginator.total
         changed = False
         pages = self._dlf_tap.page_pool.imap_unordered(
-            lambda offset: self._fetch_page(send, context, offset),
+            lambda offset: (offset, *self._fetch_page(send, context, offset)),
             remaining,
             ahead=self.settings.max_workers,
         )
-        for page_response, rows in pages:
+        # Rows go on as pages arrive, but the paginator hears of them in offset order, so its
+        # "pages that add nothing" check sees what a reader one page at a time would see.
+        arrived: dict[int, list[dict[str, Any]]] = {}
+        in_order = iter(remaining)
+        next_offset = next(in_order, None)
+        for offset, page_response, rows in pages:
             changed = changed or paginator.total_of(page_response) != planned
-            paginator.note_rows(rows)
             if rows:
                 yield rows
+            arrived[offset] = rows
+            while next_offset is not None and next_offset in arrived:
+                paginator.note_rows(arrived.pop(next_offset))
+                next_offset = next(in_order, None)
         if changed:
             # Instances were added or removed while the pages were read: pages answered before
             # and after the change, out of order, may have skipped rows that moved across
