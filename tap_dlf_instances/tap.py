@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
+import io
+import json
+import re
 import threading
 import zlib
 from datetime import UTC, datetime
 from functools import cached_property
 from types import FrameType
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 import requests
@@ -16,14 +20,19 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_dlf_instances import scrubbing
 from tap_dlf_instances.auth.authenticators import DLFAuth, build_authenticator
 from tap_dlf_instances.client import CredentialsGate
 from tap_dlf_instances.errors import ConfigError, TapDLFError
+from tap_dlf_instances.inputs import check_config_files, read_catalog_text, read_state_text
 from tap_dlf_instances.pacing import RequestPacer
 from tap_dlf_instances.paging import OffsetReading
 from tap_dlf_instances.settings import INSTANCE_STATUSES, Settings, parse_settings
 from tap_dlf_instances.streams import InstancesStream, JobsStream
 from tap_dlf_instances.writer import StateFlushingWriter
+
+if TYPE_CHECKING:
+    from singer_sdk.plugin_base import _ConfigInput
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property("project_id", th.StringType, required=True, description="Huawei Cloud project ID."),
@@ -164,7 +173,16 @@ class TapDLFInstances(Tap):
     # Settings and what the streams share
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        errors = super()._validate_config(raise_errors=raise_errors)
+        # The first moment the whole config (files and environment) is known: from here on no
+        # log line may carry one of its secrets.
+        scrubbing.install(self._config)
+        self.append_builtin_config(self.config_jsonschema)
+        self._warn_unknown_settings()
+        try:
+            errors = super()._validate_config(raise_errors=raise_errors)
+        except ConfigValidationError as exc:
+            sentences = [schema_error_sentence(error) for error in exc.errors]
+            raise ConfigValidationError(" ".join(sentences), errors=sentences) from None
         if errors:
             return errors
         try:
@@ -174,6 +192,17 @@ class TapDLFInstances(Tap):
                 raise
             return list(exc.errors)
         return []
+
+    def _warn_unknown_settings(self) -> None:
+        """A misspelt setting would otherwise be ignored without a word. The known names are the
+        final schema's (the tap's and the SDK's built-in ones), not a hand-kept list."""
+        known = sorted(self.config_jsonschema.get("properties", {}))
+        for key in self._config:
+            if key in known:
+                continue
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean `{close[0]}`?" if close else "see --about for the settings."
+            self.logger.warning("Unknown setting %r is ignored; %s", key, hint)
 
     @cached_property
     def settings(self) -> Settings:
@@ -274,13 +303,64 @@ class TapDLFInstances(Tap):
     # Errors the user can act on end the run with their sentence, not a traceback.
 
     @classmethod
-    def invoke(cls, *args: Any, **kwargs: Any) -> None:
+    def invoke(
+        cls,
+        *,
+        state: IO[str] | None = None,
+        catalog: IO[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        scrubbing.install()
         try:
-            super().invoke(*args, **kwargs)
+            # The SDK parses these files with no check of their shape: read and check them
+            # here, and hand it the checked content.
+            if state is not None:
+                checked = read_state_text(state.read(), _file_name(state), cls.logger)
+                state = io.StringIO(json.dumps(checked, default=str))
+            if catalog is not None:
+                read_catalog_text(catalog.read(), _file_name(catalog))
+                catalog.seek(0)
+            super().invoke(state=state, catalog=catalog, **kwargs)
         except TapDLFError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(one_line(str(exc))) from None
+        except ConfigValidationError as exc:
+            raise click.ClickException(one_line(" ".join(exc.errors) or str(exc))) from None
+
+    @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> _ConfigInput:
+        """Read ``--config`` files: a broken one is one sentence naming it, and the secrets of a
+        good one are known to the scrubber before anything else is logged."""
+        try:
+            check_config_files(value)
+        except TapDLFError as exc:
+            raise click.ClickException(one_line(str(exc))) from None
+        config_input = super().cb_config(ctx, param, value)
+        scrubbing.install(config_input.config)
+        return config_input
 
 
 def shard_of(job_name: str, shard_count: int) -> int:
     """A job's shard: stable across runs, machines and Python versions (unlike ``hash``)."""
     return zlib.crc32(job_name.encode("utf-8")) % shard_count
+
+
+def one_line(message: str) -> str:
+    """The final error line: no secret, and one line even when a server's message has several."""
+    return " ".join(scrubbing.scrub(message).split())
+
+
+def schema_error_sentence(error: str) -> str:
+    """The SDK's ``<value> is not of type 'string' in config['x']`` as a sentence naming the
+    setting first (the value is scrubbed when the line is printed)."""
+    found = re.fullmatch(r"(?s)(.*) in config\[(.*)\]", error)
+    if found is None:
+        return f"Invalid config: {error}."
+    path = ".".join(part.strip("'\"") for part in found.group(2).split("]["))
+    wrong_type = re.fullmatch(r"(?s).* is not of type (.*)", found.group(1))
+    if wrong_type is not None:  # the value is left out: it may be a secret of the wrong type
+        return f"Setting `{path}` must be of type {wrong_type.group(1)}."
+    return f"Setting `{path}` is invalid: {found.group(1)}."
+
+
+def _file_name(file: IO[str]) -> str:
+    return str(getattr(file, "name", "<stdin>"))

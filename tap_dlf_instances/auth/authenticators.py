@@ -18,6 +18,7 @@ import backoff
 import requests
 from requests.auth import AuthBase
 
+from tap_dlf_instances import scrubbing
 from tap_dlf_instances.auth import signing
 from tap_dlf_instances.auth.credentials import (
     AkSkCredentials,
@@ -69,6 +70,8 @@ class AkSkAuth(DLFAuth):
         self.credentials = credentials
         self.project_id = project_id
         self._clock = clock or utc_now
+        scrubbing.register(credentials.secret_access_key)
+        scrubbing.register(credentials.security_token)
 
     def __repr__(self) -> str:
         key = self.credentials.access_key_id
@@ -109,6 +112,7 @@ class StaticTokenAuth(DLFAuth):
     def __init__(self, credentials: TokenCredentials, project_id: str | None = None) -> None:
         self.credentials = credentials
         self.project_id = project_id
+        scrubbing.register(credentials.token)
 
     def __repr__(self) -> str:
         return f"StaticTokenAuth(project_id={self.project_id!r})"
@@ -145,6 +149,7 @@ class IamTokenAuth(DLFAuth):
         retry_wait: float = 1.0,
     ) -> None:
         self.credentials = credentials
+        scrubbing.register(credentials.password)
         self.iam_url = iam_url.rstrip("/")
         self.project_id = project_id
         self.session = session
@@ -236,6 +241,8 @@ class IamTokenAuth(DLFAuth):
             )
             raise AuthenticationError(self._refused)
         token = response.headers.get("X-Subject-Token")
+        # Known to the scrubber before anything can log it (an API echoing X-Auth-Token back).
+        scrubbing.register(token)
         if not token:
             raise AuthenticationError(
                 f"IAM at {self.iam_url} answered the login without an X-Subject-Token header; "
@@ -252,7 +259,8 @@ class IamTokenAuth(DLFAuth):
             auth=_no_auth,
         )
         if response.status_code == 429 or response.status_code >= 500:
-            raise _TransientLoginError(f"HTTP {response.status_code}: {iam_message(response)}")
+            # backoff logs this message on every retry: scrubbed here, not only in the log filter.
+            raise _TransientLoginError(f"HTTP {response.status_code}: {self._scrub(iam_message(response))}")
         return response
 
     def _login_body(self) -> dict[str, Any]:
@@ -270,8 +278,7 @@ class IamTokenAuth(DLFAuth):
 
     def _scrub(self, text: str) -> str:
         # An IAM (or proxy) could echo the request back; the password must never reach a log.
-        password = self.credentials.password
-        return text.replace(password, "***") if password else text
+        return scrubbing.scrub(text)
 
 
 def build_authenticator(

@@ -2,9 +2,13 @@
 
 A rule is a dict: ``{"kind": "status", "status": 503, "times": 3}``, ``{"kind": "throttle",
 "retry_after": 1}``, ``{"kind": "html", "status": 200}``, ``{"kind": "truncated"}``,
-``{"kind": "drop"}``, ``{"kind": "slow", "seconds": 5}``; any rule may add ``"path_contains"``
+``{"kind": "drop"}``, ``{"kind": "slow", "seconds": 5}``, ``{"kind": "echo", "status": 500}``
+(a JSON error whose ``error_msg`` holds the request's headers and body verbatim, as a careless
+gateway or proxy does; status 400 by default); any rule may add ``"path_contains"``
 (a substring of the percent-decoded path), ``"every"`` (act on every Nth matching request) and
 ``"times"`` (how often to act; default 1, ``null`` = forever). The first rule that acts wins.
+IAM's login route ``/v3/auth/tokens`` obeys only rules whose ``path_contains`` matches it (e.g.
+``"path_contains": "/v3/auth"``), so plans written for ``/v2/`` leave the login alone.
 """
 
 from __future__ import annotations
@@ -15,8 +19,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("status", "throttle", "html", "truncated", "drop", "slow")
-_DEFAULT_STATUS = {"status": 503, "html": 502}
+FAULT_KINDS = (
+    "status",
+    "throttle",
+    "html",
+    "truncated",
+    "drop",
+    "slow",
+    "echo",
+)
+_DEFAULT_STATUS = {"status": 503, "html": 502, "echo": 400}
 _RULE_KEYS = {
     "kind",
     "times",
@@ -94,12 +106,15 @@ class FaultPlan:
         with self._lock:
             self._rules = parsed
 
-    def pick(self, path: str) -> FaultRule | None:
-        """The rule that acts on this request, if any (its remaining ``times`` decremented)."""
+    def pick(self, path: str, *, explicit_only: bool = False) -> FaultRule | None:
+        """The rule that acts on this request, if any (its remaining ``times`` decremented);
+        with ``explicit_only``, only rules whose ``path_contains`` names this path count."""
         with self._lock:
             chosen = None
             for rule in self._rules:
                 if rule.times == 0 or (rule.path_contains and rule.path_contains not in path):
+                    continue
+                if explicit_only and not rule.path_contains:
                     continue
                 rule.seen += 1
                 if chosen is None and rule.seen % rule.every == 0:
@@ -128,6 +143,15 @@ def fault_error_body(rule: FaultRule) -> dict[str, str]:
         504: ("APIGW.0203", "Backend timeout"),
     }.get(status, ("DLF.0001", "The service is temporarily unavailable."))
     return {"error_code": rule.error_code or code, "error_msg": rule.error_msg or message}
+
+
+def echo_body(
+    rule: FaultRule, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+) -> dict[str, str]:
+    """An error whose message repeats the request (credentials included) word for word."""
+    lines = [f"{method} {raw_path}", *(f"{name}: {value}" for name, value in headers.items())]
+    lines.append(body.decode("utf-8", errors="replace"))
+    return {"error_code": rule.error_code or "APIGW.0000", "error_msg": "\n".join(lines)}
 
 
 THROTTLE_CODE = "APIGW.0308"

@@ -36,7 +36,9 @@ from tap_dlf_instances.simulator.auth import (
 from tap_dlf_instances.simulator.dataset import Dataset, Instance
 from tap_dlf_instances.simulator.faults import (
     FaultPlan,
+    FaultRule,
     RateLimiter,
+    echo_body,
     fault_error_body,
     html_page,
     throttle_body,
@@ -272,8 +274,19 @@ class SimulatedDLF:
             return self._admin(method, raw_path, raw_query, body)
         if raw_path == "/v3/auth/tokens" and method == "POST":
             self._stats.request("iam_tokens")
+            fault = self.faults.pick(raw_path, explicit_only=True)
+            if fault is not None:
+                self._stats.fault(fault.kind)
+                faulty = self._login_fault(fault, method, raw_path, headers, body)
+                if faulty is not None:
+                    return faulty
             status, extra, payload = self.auth.login(body)
-            return _json(status, payload, extra)
+            outcome = _json(status, payload, extra)
+            if fault is not None and fault.kind == "truncated":
+                outcome.body = outcome.body[: max(len(outcome.body) // 2, 1)]
+            if fault is not None and fault.kind == "slow":
+                outcome.delay += fault.seconds
+            return outcome
         segments = [unquote(s) for s in raw_path.split("/")]
         route = _route(segments) if method == "GET" else None
         if route is None:
@@ -328,11 +341,30 @@ class SimulatedDLF:
                 return Outcome(0, drop=True)
             if fault.kind == "slow":
                 delay = fault.seconds
+            if fault.kind == "echo":
+                return _json(fault.status or 400, echo_body(fault, method, raw_path, headers, body))
         outcome = self._backend(route, segments, principal.project_id, headers, raw_query)
         outcome.delay += delay
         if fault is not None and fault.kind == "truncated":
             outcome.body = outcome.body[: max(len(outcome.body) // 2, 1)]
         return outcome
+
+    def _login_fault(
+        self, fault: FaultRule, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    ) -> Outcome | None:
+        """The faulty answer to an IAM login, or None where the fault only alters the real one."""
+        if fault.kind == "echo":
+            return _json(fault.status or 400, echo_body(fault, method, raw_path, headers, body))
+        if fault.kind == "status":
+            return _json(fault.status or 503, fault_error_body(fault))
+        if fault.kind == "throttle":
+            return self._throttled(fault.retry_after)
+        if fault.kind == "html":
+            status = fault.status or 502
+            return Outcome(status, html_page(status), content_type="text/html")
+        if fault.kind == "drop":
+            return Outcome(0, drop=True)
+        return None
 
     def _throttled(self, retry_after: float | None) -> Outcome:
         extra = {} if retry_after is None else {"Retry-After": _seconds(retry_after)}
