@@ -75,8 +75,7 @@ def check_config_files(paths: Iterable[str]) -> None:
             )
 
 
-def read_catalog_text(text: str, name: str) -> dict[str, Any]:
-    catalog = parse_json(text, f"Catalog file {name!r}")
+def check_catalog_value(catalog: Any, name: str) -> dict[str, Any]:
     if not isinstance(catalog, dict) or not isinstance(catalog.get("streams", []), list):
         raise InputFileError(
             f"Catalog file {name!r} must be a Singer catalog: a JSON object with a `streams` list."
@@ -87,13 +86,13 @@ def read_catalog_text(text: str, name: str) -> dict[str, Any]:
 def read_state_text(text: str, name: str, logger: logging.Logger) -> dict[str, Any]:
     """The state in ``text`` (the file ``name``), with unusable bookmarks dropped (warned)."""
     source = f"State file {name!r}"
-    state = parse_json(text, source)
+    return check_state_value(parse_json(text, source), source, logger)
+
+
+def check_state_value(state: Any, source: str, logger: logging.Logger) -> dict[str, Any]:
+    """``state`` if it is a Singer state, with the bookmarks the tap cannot use dropped."""
     if not isinstance(state, dict):
         raise InputFileError(f"{source} must be a Singer state (a JSON object), not {_kind(state)}.")
-    return check_state(state, source, logger)
-
-
-def check_state(state: dict[str, Any], source: str, logger: logging.Logger) -> dict[str, Any]:
     bookmarks = state.get("bookmarks")
     if bookmarks is None:
         return state

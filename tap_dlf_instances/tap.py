@@ -5,13 +5,14 @@ from __future__ import annotations
 import difflib
 import io
 import json
+import logging
 import re
 import threading
 import zlib
 from datetime import UTC, datetime
 from functools import cached_property
 from types import FrameType
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import requests
@@ -24,7 +25,12 @@ from tap_dlf_instances import scrubbing
 from tap_dlf_instances.auth.authenticators import DLFAuth, build_authenticator
 from tap_dlf_instances.client import CredentialsGate
 from tap_dlf_instances.errors import ConfigError, TapDLFError
-from tap_dlf_instances.inputs import check_config_files, read_catalog_text, read_state_text
+from tap_dlf_instances.inputs import (
+    check_catalog_value,
+    check_config_files,
+    check_state_value,
+    read_json_file,
+)
 from tap_dlf_instances.pacing import RequestPacer
 from tap_dlf_instances.paging import OffsetReading
 from tap_dlf_instances.settings import INSTANCE_STATUSES, Settings, parse_settings
@@ -303,28 +309,38 @@ class TapDLFInstances(Tap):
     # Errors the user can act on end the run with their sentence, not a traceback.
 
     @classmethod
-    def invoke(
+    def invoke(  # type: ignore[override]  # paths, not open files: see get_singer_command
         cls,
         *,
-        state: IO[str] | None = None,
-        catalog: IO[str] | None = None,
+        state: str | None = None,
+        catalog: str | None = None,
         **kwargs: Any,
     ) -> None:
         scrubbing.install()
         try:
             # The SDK parses these files with no check of their shape: read and check them
             # here, and hand it the checked content.
-            if state is not None:
-                checked = read_state_text(state.read(), _file_name(state), cls.logger)
-                state = io.StringIO(json.dumps(checked, default=str))
-            if catalog is not None:
-                read_catalog_text(catalog.read(), _file_name(catalog))
-                catalog.seek(0)
-            super().invoke(state=state, catalog=catalog, **kwargs)
+            state_text = None if state is None else _checked_state(state, cls.logger)
+            catalog_text = None if catalog is None else _checked_catalog(catalog)
+            super().invoke(
+                state=None if state_text is None else io.StringIO(state_text),
+                catalog=None if catalog_text is None else io.StringIO(catalog_text),
+                **kwargs,
+            )
         except TapDLFError as exc:
             raise click.ClickException(one_line(str(exc))) from None
         except ConfigValidationError as exc:
             raise click.ClickException(one_line(" ".join(exc.errors) or str(exc))) from None
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """``--state`` and ``--catalog`` as paths: opened by ``invoke``, so that a missing or
+        unreadable file is one sentence naming it like a broken one, not click's usage text."""
+        command = super().get_singer_command()
+        for param in command.params:
+            if param.name in ("state", "catalog"):
+                param.type = click.STRING
+        return command
 
     @classmethod
     def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> _ConfigInput:
@@ -362,5 +378,10 @@ def schema_error_sentence(error: str) -> str:
     return f"Setting `{path}` is invalid: {found.group(1)}."
 
 
-def _file_name(file: IO[str]) -> str:
-    return str(getattr(file, "name", "<stdin>"))
+def _checked_state(path: str, logger: logging.Logger) -> str:
+    state = check_state_value(read_json_file(path, "State file"), f"State file {path!r}", logger)
+    return json.dumps(state, default=str)
+
+
+def _checked_catalog(path: str) -> str:
+    return json.dumps(check_catalog_value(read_json_file(path, "Catalog file"), path), default=str)

@@ -189,3 +189,28 @@ def test_an_unknown_setting_is_warned_with_the_closest_known_one(make_sim, tap):
     assert any("'jobnames'" in w and "`job_names`" in w for w in warnings)
     assert any("'pagesize'" in w and "`page_size`" in w for w in warnings)
     assert any("'zzz_unrelated'" in w and "--about" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    ("option", "content", "expected"),
+    [
+        ("--state", None, "does not exist"),
+        ("--state", b"\xff\xfe{}", "not UTF-8"),
+        ("--catalog", None, "does not exist"),
+        ("--catalog", b"{not json", "not valid JSON"),
+        ("--catalog", b"[]", "must be a Singer catalog"),
+    ],
+)
+def test_a_missing_or_unreadable_state_or_catalog_is_one_line_naming_it(
+    make_sim, tmp_path, option, content, expected
+):
+    sim = make_sim(rate_limit_per_user=None)
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(good_config(sim)))
+    other = tmp_path / "other.json"
+    if content is not None:
+        other.write_bytes(content)
+    command = [sys.executable, "-m", "tap_dlf_instances", "--config", str(config_file), option, str(other)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    run = TapRun(done.returncode, done.stdout, done.stderr)
+    assert_one_error_line(run, "other.json", expected)
