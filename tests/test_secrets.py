@@ -79,7 +79,8 @@ def test_an_echoing_iam_login_retried_with_backoff_does_not_repeat_the_password(
     config = config_for(sim, "iam")
     run = tap(config)
     assert run.returncode == 1
-    assert "Backing off" in run.stderr
+    assert "IAM login at" in run.stderr
+    assert "retrying in" in run.stderr
     assert sim.stats()["requests_per_route"].get("iam_tokens") == 3
     assert len(sim.auth.tokens()) > 1  # the demo's static token and the one the tap obtained
     assert_no_secret(run, config, sim)

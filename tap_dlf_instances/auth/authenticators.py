@@ -220,7 +220,9 @@ class IamTokenAuth(DLFAuth):
             (requests.ConnectionError, requests.Timeout, _TransientLoginError),
             max_tries=self.login_tries,
             factor=self.retry_wait,
-            logger=LOGGER,
+            # backoff's own line names the exception class and may span lines (an echoed body).
+            logger=None,
+            on_backoff=self._log_retry,
         )(self._post_login)
         try:
             response = post()
@@ -249,6 +251,21 @@ class IamTokenAuth(DLFAuth):
                 f"check iam_url (it must be the IAM endpoint, e.g. https://iam.<region>.myhuaweicloud.com)."
             )
         return token, token_lifetime(response, self._clock())
+
+    def _log_retry(self, details: Any) -> None:
+        exc = details.get("exception")
+        if isinstance(exc, _TransientLoginError):
+            reason = " ".join(str(exc).split())
+        else:
+            reason = "timed out" if isinstance(exc, requests.Timeout) else "no connection"
+        LOGGER.warning(
+            "IAM login at %s failed (%s); retrying in %.1f s (attempt %d of %d).",
+            self.iam_url,
+            self._scrub(reason),
+            details.get("wait") or 0.0,
+            details.get("tries"),
+            self.login_tries,
+        )
 
     def _post_login(self) -> requests.Response:
         response = self.session.post(
