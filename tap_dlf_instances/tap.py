@@ -19,7 +19,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, MapExpressionError, StreamMapConfigError
 
 from tap_dlf_instances import scrubbing
 from tap_dlf_instances.auth.authenticators import DLFAuth, build_authenticator
@@ -182,8 +182,13 @@ class TapDLFInstances(Tap):
         # The first moment the whole config (files and environment) is known: from here on no
         # log line may carry one of its secrets.
         scrubbing.install(self._config)
+        # null means "not set", as Meltano writes it; the SDK's own settings (stream_maps ...)
+        # would otherwise crash on it.
+        for key in [key for key, value in self._config.items() if value is None]:
+            del self._config[key]
         self.append_builtin_config(self.config_jsonschema)
         self._warn_unknown_settings()
+        _check_stream_maps_shape(self._config)
         try:
             errors = super()._validate_config(raise_errors=raise_errors)
         except ConfigValidationError as exc:
@@ -198,6 +203,13 @@ class TapDLFInstances(Tap):
                 raise
             return list(exc.errors)
         return []
+
+    def setup_mapper(self) -> None:
+        """The SDK's stream maps, with a broken map or expression as the tap's one sentence."""
+        try:
+            super().setup_mapper()
+        except (StreamMapConfigError, MapExpressionError) as exc:
+            raise ConfigError(f"Setting `stream_maps` is invalid: {exc}") from None
 
     def _warn_unknown_settings(self) -> None:
         """A misspelt setting would otherwise be ignored without a word. The known names are the
@@ -363,6 +375,22 @@ def shard_of(job_name: str, shard_count: int) -> int:
 def one_line(message: str) -> str:
     """The final error line: no secret, and one line even when a server's message has several."""
     return " ".join(scrubbing.scrub(message).split())
+
+
+def _check_stream_maps_shape(config: dict[str, Any]) -> None:
+    """Each stream map is an object, a stream name or null: checked before the SDK's schema
+    validation, which stops with an ``AttributeError`` on other values."""
+    maps = config.get("stream_maps")
+    if maps is None:
+        return
+    if not isinstance(maps, dict) or not all(
+        value is None or isinstance(value, (dict, str)) for value in maps.values()
+    ):
+        message = (
+            "Setting `stream_maps` must map stream names to an object of properties, "
+            "a stream name or null (see the Meltano SDK's stream maps)."
+        )
+        raise ConfigValidationError(message, errors=[message])
 
 
 def schema_error_sentence(error: str) -> str:

@@ -214,3 +214,34 @@ def test_a_missing_or_unreadable_state_or_catalog_is_one_line_naming_it(
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     run = TapRun(done.returncode, done.stdout, done.stderr)
     assert_one_error_line(run, "other.json", expected)
+
+
+@pytest.mark.parametrize(
+    ("stream_maps", "expected"),
+    [
+        (5, "Setting `stream_maps` must map"),
+        ({"__else__": 3}, "Setting `stream_maps` must map"),
+        ({"instances": {"x": "1 +"}}, "Setting `stream_maps` is invalid: Failed to parse expression"),
+    ],
+)
+def test_a_broken_stream_map_is_one_line_naming_the_setting(tmp_path, stream_maps, expected):
+    config = {**OFFLINE_CONFIG, "stream_maps": stream_maps}
+    run = run_raw(tmp_path, json.dumps(config))
+    assert_one_error_line(run, expected)
+
+
+def test_null_settings_are_not_set_even_the_sdk_s_own(tmp_path):
+    # Meltano writes null for a setting without a value; stream_maps null crashed the SDK.
+    config = {**OFFLINE_CONFIG, "stream_maps": None, "faker_config": None, "page_size": None, "end_date": "x"}
+    run = run_raw(tmp_path, json.dumps(config))
+    assert_one_error_line(run, "`end_date`")
+
+
+OFFLINE_CONFIG = {
+    "project_id": "0123456789abcdef0123456789abcdef",
+    "api_url": "http://127.0.0.1:9",
+    "access_key_id": "AKDEMO",
+    "secret_access_key": "offline-secret-value",
+    "job_names": ["daily"],
+    "max_retries": 0,
+}
