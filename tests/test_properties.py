@@ -85,6 +85,7 @@ def leaked(secret: str, output: str) -> bool:
     scrubber hides it (see tap_dlf_instances.scrubbing)."""
     if not secret.strip():
         return False
+    output = output.replace(scrubbing.MASK, " ")  # a secret "*" is not in the mask that hides it
     if len(secret) >= scrubbing.SHORT_SECRET_LENGTH:
         return secret in output
     return re.search(rf"(?<![^\W_]){re.escape(secret)}(?![^\W_])", output) is not None
