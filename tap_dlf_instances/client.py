@@ -18,6 +18,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams import RESTStream
 
+from tap_dlf_instances import scrubbing
 from tap_dlf_instances.auth.credentials import AkSkCredentials, Credentials, TokenCredentials
 from tap_dlf_instances.errors import ApiError, AuthenticationError
 from tap_dlf_instances.pages import MalformedPageError, Page, read_page
@@ -152,14 +153,20 @@ def _path_of(response: requests.Response) -> str:
 
 
 def error_fields(response: requests.Response) -> tuple[str | None, str]:
-    """The API's ``error_code`` and ``error_msg``, tolerating bodies of other shapes."""
+    """The API's ``error_code`` and ``error_msg``, tolerating bodies of other shapes.
+
+    Scrubbed before it is cut short: a secret echoed by the server and cut in two would no
+    longer be recognised."""
+    scrub = scrubbing.scrub
     try:
         body = json.loads(response.content)
     except ValueError:
-        return None, response.text[:200].strip() or response.reason
+        return None, scrub(response.text)[:200].strip() or response.reason
     if not isinstance(body, dict):
-        return None, str(body)[:200]
-    return body.get("error_code"), str(body.get("error_msg") or body.get("message") or body)[:500]
+        return None, scrub(str(body))[:200]
+    code = body.get("error_code")
+    message = scrub(str(body.get("error_msg") or body.get("message") or body))[:500]
+    return (scrub(code) if isinstance(code, str) else code), message
 
 
 def retry_after(response: requests.Response) -> RetryAfter | None:
@@ -436,5 +443,5 @@ def _tls_hint(reason: str) -> str:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc)
+    text = scrubbing.scrub(str(exc))  # before cutting, as in error_fields
     return text if len(text) <= 200 else text[:200] + "..."

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import difflib
+import io
+import json
+import logging
+import re
 import threading
 import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from types import FrameType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, MapExpressionError, StreamMapConfigError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
+from tap_dlf_instances import scrubbing
 from tap_dlf_instances.auth.authenticators import DLFAuth, build_authenticator
 from tap_dlf_instances.client import CredentialsGate
 from tap_dlf_instances.errors import ConfigError, TapDLFError
+from tap_dlf_instances.inputs import (
+    check_catalog_value,
+    check_config_files,
+    check_state_value,
+    read_json_file,
+)
 from tap_dlf_instances.pacing import RequestPacer
 from tap_dlf_instances.paging import OffsetReading
 from tap_dlf_instances.settings import INSTANCE_STATUSES, Settings, parse_settings
@@ -26,6 +38,9 @@ from tap_dlf_instances.streams import InstancesStream, JobsStream
 from tap_dlf_instances.transport import DLFSession, resolve_verify
 from tap_dlf_instances.window_fetch import PagePool
 from tap_dlf_instances.writer import EncodedStateWriter, StateFlushingWriter
+
+if TYPE_CHECKING:
+    from singer_sdk.plugin_base import _ConfigInput
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property("project_id", th.StringType, required=True, description="Huawei Cloud project ID."),
@@ -180,7 +195,21 @@ class TapDLFInstances(Tap):
     # Settings and what the streams share
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        errors = super()._validate_config(raise_errors=raise_errors)
+        # The first moment the whole config (files and environment) is known: from here on no
+        # log line may carry one of its secrets.
+        scrubbing.install(self._config)
+        # null means "not set", as Meltano writes it; the SDK's own settings (stream_maps ...)
+        # would otherwise crash on it.
+        for key in [key for key, value in self._config.items() if value is None]:
+            del self._config[key]
+        self.append_builtin_config(self.config_jsonschema)
+        self._warn_unknown_settings()
+        _check_stream_maps_shape(self._config)
+        try:
+            errors = super()._validate_config(raise_errors=raise_errors)
+        except ConfigValidationError as exc:
+            sentences = [schema_error_sentence(error) for error in exc.errors]
+            raise ConfigValidationError(" ".join(sentences), errors=sentences) from None
         if errors:
             return errors
         try:
@@ -190,6 +219,24 @@ class TapDLFInstances(Tap):
                 raise
             return list(exc.errors)
         return []
+
+    def setup_mapper(self) -> None:
+        """The SDK's stream maps, with a broken map or expression as the tap's one sentence."""
+        try:
+            super().setup_mapper()
+        except (StreamMapConfigError, MapExpressionError) as exc:
+            raise ConfigError(f"Setting `stream_maps` is invalid: {exc}") from None
+
+    def _warn_unknown_settings(self) -> None:
+        """A misspelt setting would otherwise be ignored without a word. The known names are the
+        final schema's (the tap's and the SDK's built-in ones), not a hand-kept list."""
+        known = sorted(self.config_jsonschema.get("properties", {}))
+        for key in self._config:
+            if key in known:
+                continue
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean `{close[0]}`?" if close else "see --about for the settings."
+            self.logger.warning("Unknown setting %r is ignored; %s", key, hint)
 
     @cached_property
     def settings(self) -> Settings:
@@ -315,11 +362,50 @@ class TapDLFInstances(Tap):
     # Errors the user can act on end the run with their sentence, not a traceback.
 
     @classmethod
-    def invoke(cls, *args: Any, **kwargs: Any) -> None:
+    def invoke(  # type: ignore[override]  # paths, not open files: see get_singer_command
+        cls,
+        *,
+        state: str | None = None,
+        catalog: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        scrubbing.install()
         try:
-            super().invoke(*args, **kwargs)
+            # The SDK parses these files with no check of their shape: read and check them
+            # here, and hand it the checked content.
+            state_text = None if state is None else _checked_state(state, cls.logger)
+            catalog_text = None if catalog is None else _checked_catalog(catalog)
+            super().invoke(
+                state=None if state_text is None else io.StringIO(state_text),
+                catalog=None if catalog_text is None else io.StringIO(catalog_text),
+                **kwargs,
+            )
         except TapDLFError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(one_line(str(exc))) from None
+        except ConfigValidationError as exc:
+            raise click.ClickException(one_line(" ".join(exc.errors) or str(exc))) from None
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """``--state`` and ``--catalog`` as paths: opened by ``invoke``, so that a missing or
+        unreadable file is one sentence naming it like a broken one, not click's usage text."""
+        command = super().get_singer_command()
+        for param in command.params:
+            if param.name in ("state", "catalog"):
+                param.type = click.STRING
+        return command
+
+    @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> _ConfigInput:
+        """Read ``--config`` files: a broken one is one sentence naming it, and the secrets of a
+        good one are known to the scrubber before anything else is logged."""
+        try:
+            check_config_files(value)
+        except TapDLFError as exc:
+            raise click.ClickException(one_line(str(exc))) from None
+        config_input = super().cb_config(ctx, param, value)
+        scrubbing.install(config_input.config)
+        return config_input
 
 
 def _refuse_batch_config(config: Mapping[str, Any]) -> None:
@@ -338,3 +424,46 @@ def _refuse_batch_config(config: Mapping[str, Any]) -> None:
 def shard_of(job_name: str, shard_count: int) -> int:
     """A job's shard: stable across runs, machines and Python versions (unlike ``hash``)."""
     return zlib.crc32(job_name.encode("utf-8")) % shard_count
+
+
+def one_line(message: str) -> str:
+    """The final error line: no secret, and one line even when a server's message has several."""
+    return " ".join(scrubbing.scrub(message).split())
+
+
+def _check_stream_maps_shape(config: dict[str, Any]) -> None:
+    """Each stream map is an object, a stream name or null: checked before the SDK's schema
+    validation, which stops with an ``AttributeError`` on other values."""
+    maps = config.get("stream_maps")
+    if maps is None:
+        return
+    if not isinstance(maps, dict) or not all(
+        value is None or isinstance(value, (dict, str)) for value in maps.values()
+    ):
+        message = (
+            "Setting `stream_maps` must map stream names to an object of properties, "
+            "a stream name or null (see the Meltano SDK's stream maps)."
+        )
+        raise ConfigValidationError(message, errors=[message])
+
+
+def schema_error_sentence(error: str) -> str:
+    """The SDK's ``<value> is not of type 'string' in config['x']`` as a sentence naming the
+    setting first (the value is scrubbed when the line is printed)."""
+    found = re.fullmatch(r"(?s)(.*) in config\[(.*)\]", error)
+    if found is None:
+        return f"Invalid config: {error}."
+    path = ".".join(part.strip("'\"") for part in found.group(2).split("]["))
+    wrong_type = re.fullmatch(r"(?s).* is not of type (.*)", found.group(1))
+    if wrong_type is not None:  # the value is left out: it may be a secret of the wrong type
+        return f"Setting `{path}` must be of type {wrong_type.group(1)}."
+    return f"Setting `{path}` is invalid: {found.group(1)}."
+
+
+def _checked_state(path: str, logger: logging.Logger) -> str:
+    state = check_state_value(read_json_file(path, "State file"), f"State file {path!r}", logger)
+    return json.dumps(state, default=str)
+
+
+def _checked_catalog(path: str) -> str:
+    return json.dumps(check_catalog_value(read_json_file(path, "Catalog file"), path), default=str)

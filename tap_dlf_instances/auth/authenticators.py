@@ -18,6 +18,7 @@ import backoff
 import requests
 from requests.auth import AuthBase
 
+from tap_dlf_instances import scrubbing
 from tap_dlf_instances.auth import signing
 from tap_dlf_instances.auth.credentials import (
     AkSkCredentials,
@@ -70,6 +71,8 @@ class AkSkAuth(DLFAuth):
         self.credentials = credentials
         self.project_id = project_id
         self._clock = clock or utc_now
+        scrubbing.register(credentials.secret_access_key)
+        scrubbing.register(credentials.security_token)
 
     def __repr__(self) -> str:
         key = self.credentials.access_key_id
@@ -110,6 +113,7 @@ class StaticTokenAuth(DLFAuth):
     def __init__(self, credentials: TokenCredentials, project_id: str | None = None) -> None:
         self.credentials = credentials
         self.project_id = project_id
+        scrubbing.register(credentials.token)
 
     def __repr__(self) -> str:
         return f"StaticTokenAuth(project_id={self.project_id!r})"
@@ -146,6 +150,7 @@ class IamTokenAuth(DLFAuth):
         retry_wait: float = 1.0,
     ) -> None:
         self.credentials = credentials
+        scrubbing.register(credentials.password)
         self.iam_url = iam_url.rstrip("/")
         self.project_id = project_id
         self.session = session
@@ -217,7 +222,9 @@ class IamTokenAuth(DLFAuth):
             max_tries=self.login_tries,
             factor=self.retry_wait,
             giveup=lambda exc: self._unretryable(exc) is not None,
-            logger=LOGGER,
+            # backoff's own line names the exception class and may span lines (an echoed body).
+            logger=None,
+            on_backoff=self._log_retry,
         )(self._post_login)
         try:
             response = post()
@@ -251,12 +258,29 @@ class IamTokenAuth(DLFAuth):
             )
             raise AuthenticationError(self._refused)
         token = response.headers.get("X-Subject-Token")
+        # Known to the scrubber before anything can log it (an API echoing X-Auth-Token back).
+        scrubbing.register(token)
         if not token:
             raise AuthenticationError(
                 f"IAM at {self.iam_url} answered the login without an X-Subject-Token header; "
                 f"check iam_url (it must be the IAM endpoint, e.g. https://iam.<region>.myhuaweicloud.com)."
             )
         return token, token_lifetime(response, self._clock())
+
+    def _log_retry(self, details: Any) -> None:
+        exc = details.get("exception")
+        if isinstance(exc, _TransientLoginError):
+            reason = " ".join(str(exc).split())
+        else:
+            reason = "timed out" if isinstance(exc, requests.Timeout) else "no connection"
+        LOGGER.warning(
+            "IAM login at %s failed (%s); retrying in %.1f s (attempt %d of %d).",
+            self.iam_url,
+            self._scrub(reason),
+            details.get("wait") or 0.0,
+            details.get("tries"),
+            self.login_tries,
+        )
 
     def _post_login(self) -> requests.Response:
         response = self.session.post(
@@ -268,7 +292,8 @@ class IamTokenAuth(DLFAuth):
             allow_redirects=False,  # DLFSession never follows; a plain session must not either
         )
         if response.status_code == 429 or response.status_code >= 500:
-            raise _TransientLoginError(f"HTTP {response.status_code}: {iam_message(response)}")
+            # backoff logs this message on every retry: scrubbed here, not only in the log filter.
+            raise _TransientLoginError(f"HTTP {response.status_code}: {self._scrub(iam_message(response))}")
         return response
 
     def _unretryable(self, exc: BaseException) -> str | None:
@@ -290,8 +315,7 @@ class IamTokenAuth(DLFAuth):
 
     def _scrub(self, text: str) -> str:
         # An IAM (or proxy) could echo the request back; the password must never reach a log.
-        password = self.credentials.password
-        return text.replace(password, "***") if password else text
+        return scrubbing.scrub(text)
 
 
 def build_authenticator(

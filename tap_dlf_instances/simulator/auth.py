@@ -130,6 +130,11 @@ class Authenticator:
         with self._lock:
             self._tokens[token] = _Token(user, project_id, None)
 
+    def tokens(self) -> list[str]:
+        """Every token the server knows, static or issued (tests check that none leaks)."""
+        with self._lock:
+            return list(self._tokens)
+
     def unlock(self, access_key_id: str) -> None:
         with self._lock:
             self._keys.pop(access_key_id, None)

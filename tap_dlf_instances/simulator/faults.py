@@ -10,9 +10,13 @@ rows left out, ``total`` kept); and the hostile transport: ``{"kind": "redirect"
 "location": "http://127.0.0.2:8080/x"}`` (answers a redirect there; to the same URL without
 ``location``), ``{"kind": "trickle",
 "bytes": 1, "seconds": 0.5}`` (sends the whole answer, headers included, ``bytes`` at a time every
-``seconds``); any rule may add ``"path_contains"``
+``seconds``); an echoing error: ``{"kind": "echo", "status": 500}``
+(a JSON error whose ``error_msg`` holds the request's headers and body verbatim, as a careless
+gateway or proxy does; status 400 by default); any rule may add ``"path_contains"``
 (a substring of the percent-decoded path), ``"every"`` (act on every Nth matching request) and
 ``"times"`` (how often to act; default 1, ``null`` = forever). The first rule that acts wins.
+IAM's login route ``/v3/auth/tokens`` obeys only rules whose ``path_contains`` matches it (e.g.
+``"path_contains": "/v3/auth"``), so plans written for ``/v2/`` leave the login alone.
 """
 
 from __future__ import annotations
@@ -36,10 +40,11 @@ FAULT_KINDS = (
     "short",
     "redirect",
     "trickle",
+    "echo",
 )
 #: ``total`` of a ``repeat`` answer unless the rule gives one: more rows than any page run reaches.
 REPEAT_TOTAL = 1_000_000_000
-_DEFAULT_STATUS = {"status": 503, "html": 502, "error_body": 200, "redirect": 302}
+_DEFAULT_STATUS = {"status": 503, "html": 502, "error_body": 200, "redirect": 302, "echo": 400}
 _RULE_KEYS = {
     "kind",
     "times",
@@ -131,12 +136,15 @@ class FaultPlan:
         with self._lock:
             self._rules = parsed
 
-    def pick(self, path: str) -> FaultRule | None:
-        """The rule that acts on this request, if any (its remaining ``times`` decremented)."""
+    def pick(self, path: str, *, explicit_only: bool = False) -> FaultRule | None:
+        """The rule that acts on this request, if any (its remaining ``times`` decremented);
+        with ``explicit_only``, only rules whose ``path_contains`` names this path count."""
         with self._lock:
             chosen = None
             for rule in self._rules:
                 if rule.times == 0 or (rule.path_contains and rule.path_contains not in path):
+                    continue
+                if explicit_only and not rule.path_contains:
                     continue
                 rule.seen += 1
                 if chosen is None and rule.seen % rule.every == 0:
@@ -198,6 +206,15 @@ def short_page(payload: dict[str, Any]) -> dict[str, Any]:
     """An empty page that keeps its ``total``: a server losing rows between pages."""
     key = rows_key_of(payload)
     return {**payload, key: []} if key else payload
+
+
+def echo_body(
+    rule: FaultRule, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+) -> dict[str, str]:
+    """An error whose message repeats the request (credentials included) word for word."""
+    lines = [f"{method} {raw_path}", *(f"{name}: {value}" for name, value in headers.items())]
+    lines.append(body.decode("utf-8", errors="replace"))
+    return {"error_code": rule.error_code or "APIGW.0000", "error_msg": "\n".join(lines)}
 
 
 THROTTLE_CODE = "APIGW.0308"

@@ -37,7 +37,9 @@ from tap_dlf_instances.simulator.auth import (
 from tap_dlf_instances.simulator.dataset import Dataset, Instance
 from tap_dlf_instances.simulator.faults import (
     FaultPlan,
+    FaultRule,
     RateLimiter,
+    echo_body,
     error_200_body,
     fault_error_body,
     first_page_query,
@@ -286,8 +288,19 @@ class SimulatedDLF:
             return self._admin(method, raw_path, raw_query, body)
         if raw_path == "/v3/auth/tokens" and method == "POST":
             self._stats.request("iam_tokens")
+            fault = self.faults.pick(raw_path, explicit_only=True)
+            if fault is not None:
+                self._stats.fault(fault.kind)
+                faulty = self._login_fault(fault, method, raw_path, headers, body)
+                if faulty is not None:
+                    return faulty
             status, extra, payload = self.auth.login(body)
-            return _json(status, payload, extra)
+            outcome = _json(status, payload, extra)
+            if fault is not None and fault.kind == "truncated":
+                outcome.body = outcome.body[: max(len(outcome.body) // 2, 1)]
+            if fault is not None and fault.kind == "slow":
+                outcome.delay += fault.seconds
+            return outcome
         segments = [unquote(s) for s in raw_path.split("/")]
         route = _route(segments) if method == "GET" else None
         if route is None:
@@ -351,6 +364,8 @@ class SimulatedDLF:
             if fault.kind == "redirect":  # without a location: to itself, a redirect loop
                 here = f"{self.url}{raw_path}" + (f"?{raw_query}" if raw_query else "")
                 return Outcome(fault.status or 302, b"", {"Location": fault.location or here})
+            if fault.kind == "echo":
+                return _json(fault.status or 400, echo_body(fault, method, raw_path, headers, body))
         outcome = self._backend(route, segments, principal.project_id, headers, raw_query)
         outcome.delay += delay
         if fault is not None and fault.kind == "truncated":
@@ -362,6 +377,23 @@ class SimulatedDLF:
         if fault is not None and fault.kind == "trickle":
             outcome.trickle = (fault.bytes, fault.seconds)
         return outcome
+
+    def _login_fault(
+        self, fault: FaultRule, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    ) -> Outcome | None:
+        """The faulty answer to an IAM login, or None where the fault only alters the real one."""
+        if fault.kind == "echo":
+            return _json(fault.status or 400, echo_body(fault, method, raw_path, headers, body))
+        if fault.kind == "status":
+            return _json(fault.status or 503, fault_error_body(fault))
+        if fault.kind == "throttle":
+            return self._throttled(fault.retry_after)
+        if fault.kind == "html":
+            status = fault.status or 502
+            return Outcome(status, html_page(status), content_type="text/html")
+        if fault.kind == "drop":
+            return Outcome(0, drop=True)
+        return None
 
     def _throttled(self, retry_after: float | None) -> Outcome:
         extra = {} if retry_after is None else {"Retry-After": _seconds(retry_after)}
