@@ -206,8 +206,11 @@ def _url(config: Mapping[str, Any], name: str) -> str | None:
         raise ConfigError(
             f"Setting `{name}` must be a base URL without a query (?...) or fragment (#...), got {value!r}."
         )
-    if any(ch.isspace() for ch in value):
-        raise ConfigError(f"Setting `{name}` must be a URL without spaces, got {value!r}.")
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        # requests would refuse it later with an InvalidURL traceback, or send it on.
+        raise ConfigError(
+            f"Setting `{name}` must be a URL without spaces or control characters, got {value!r}."
+        )
     return value
 
 

@@ -37,6 +37,8 @@ CASES = [
     ({**GOOD, "window_days": 31}, "window_days"),
     ({**GOOD, "lookback_window_hours": -1}, "lookback_window_hours"),
     ({**GOOD, "api_url": "dayu.example"}, "api_url"),
+    ({**GOOD, "api_url": "http://127.0.0.1:9\u0000x"}, "api_url"),
+    ({**GOOD, "iam_url": "https://iam.example\u0007.com"}, "iam_url"),
     (_without("api_url"), "region"),
     ({**GOOD, "job_names": []}, "job_names"),
     ({**GOOD, "offset_mode": "pages"}, "offset_mode"),
