@@ -175,7 +175,10 @@ def test_a_server_repeating_its_first_page_is_stopped_naming_job_window_and_offs
 
     error = assert_failed_cleanly(run, f"job '{JOB}'", "window [", "`offset_mode`")
     assert re.search(r"`offset_mode` (page|row)", error), error
-    assert sim.stats()["requests_per_route"]["instances"] < 20
+    # Bounded: the other job's pages, and for each of this job's windows its first page, the
+    # pages that brought nothing and those already in flight (up to max_workers) when the stop
+    # came; a paging that never ends would send thousands.
+    assert sim.stats()["requests_per_route"]["instances"] < 40
     assert_job_before_is_kept(run, sim, config)
 
 

@@ -291,16 +291,13 @@ class SimulatedDLF:
             fault = self.faults.pick(raw_path, explicit_only=True)
             if fault is not None:
                 self._stats.fault(fault.kind)
-                faulty = self._login_fault(fault, method, raw_path, headers, body)
+                faulty = self._fault_answer(
+                    fault, method=method, raw_path=raw_path, raw_query=raw_query, headers=headers, body=body
+                )
                 if faulty is not None:
                     return faulty
             status, extra, payload = self.auth.login(body)
-            outcome = _json(status, payload, extra)
-            if fault is not None and fault.kind == "truncated":
-                outcome.body = outcome.body[: max(len(outcome.body) // 2, 1)]
-            if fault is not None and fault.kind == "slow":
-                outcome.delay += fault.seconds
-            return outcome
+            return _altered(_json(status, payload, extra), fault)
         segments = [unquote(s) for s in raw_path.split("/")]
         route = _route(segments) if method == "GET" else None
         if route is None:
@@ -340,59 +337,53 @@ class SimulatedDLF:
             self._stats.throttle()
             return self._throttled(self.config.retry_after)
         fault = self.faults.pick("/".join(segments))
-        delay = 0.0
         if fault is not None:
             self._stats.fault(fault.kind)
-            if fault.kind == "status":
-                return _json(fault.status or 503, fault_error_body(fault))
-            if fault.kind == "throttle":
-                self._stats.throttle()
-                return self._throttled(fault.retry_after)
-            if fault.kind == "html":
-                status = fault.status or 502
-                return Outcome(status, html_page(status), content_type="text/html")
-            if fault.kind == "drop":
-                return Outcome(0, drop=True)
-            if fault.kind == "slow":
-                delay = fault.seconds
-            if fault.kind == "error_body":
-                return _json(fault.status or 200, error_200_body(fault))
-            if fault.kind == "body":
-                return _json(fault.status or 200, fault.body)
+            faulty = self._fault_answer(
+                fault, method=method, raw_path=raw_path, raw_query=raw_query, headers=headers, body=body
+            )
+            if faulty is not None:
+                return faulty
             if fault.kind == "repeat":
                 raw_query = first_page_query(raw_query)
-            if fault.kind == "redirect":  # without a location: to itself, a redirect loop
-                here = f"{self.url}{raw_path}" + (f"?{raw_query}" if raw_query else "")
-                return Outcome(fault.status or 302, b"", {"Location": fault.location or here})
-            if fault.kind == "echo":
-                return _json(fault.status or 400, echo_body(fault, method, raw_path, headers, body))
         outcome = self._backend(route, segments, principal.project_id, headers, raw_query)
-        outcome.delay += delay
-        if fault is not None and fault.kind == "truncated":
-            outcome.body = outcome.body[: max(len(outcome.body) // 2, 1)]
         if fault is not None and fault.kind == "repeat" and outcome.status == 200:
             outcome.body = _json(200, repeated_page(json.loads(outcome.body), fault)).body
         if fault is not None and fault.kind == "short" and outcome.status == 200:
             outcome.body = _json(200, short_page(json.loads(outcome.body))).body
-        if fault is not None and fault.kind == "trickle":
-            outcome.trickle = (fault.bytes, fault.seconds)
-        return outcome
+        return _altered(outcome, fault)
 
-    def _login_fault(
-        self, fault: FaultRule, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    def _fault_answer(
+        self,
+        fault: FaultRule,
+        *,
+        method: str,
+        raw_path: str,
+        raw_query: str,
+        headers: Mapping[str, str],
+        body: bytes,
     ) -> Outcome | None:
-        """The faulty answer to an IAM login, or None where the fault only alters the real one."""
-        if fault.kind == "echo":
-            return _json(fault.status or 400, echo_body(fault, method, raw_path, headers, body))
+        """The answer a fault gives instead of the real one (API and IAM routes alike), or None
+        where the fault only alters the real answer (see ``_altered``)."""
         if fault.kind == "status":
             return _json(fault.status or 503, fault_error_body(fault))
         if fault.kind == "throttle":
+            self._stats.throttle()
             return self._throttled(fault.retry_after)
         if fault.kind == "html":
             status = fault.status or 502
             return Outcome(status, html_page(status), content_type="text/html")
         if fault.kind == "drop":
             return Outcome(0, drop=True)
+        if fault.kind == "error_body":
+            return _json(fault.status or 200, error_200_body(fault))
+        if fault.kind == "body":
+            return _json(fault.status or 200, fault.body)
+        if fault.kind == "redirect":  # without a location: to itself, a redirect loop
+            here = f"{self.url}{raw_path}" + (f"?{raw_query}" if raw_query else "")
+            return Outcome(fault.status or 302, b"", {"Location": fault.location or here})
+        if fault.kind == "echo":
+            return _json(fault.status or 400, echo_body(fault, method, raw_path, headers, body))
         return None
 
     def _throttled(self, retry_after: float | None) -> Outcome:
@@ -498,6 +489,19 @@ class SimulatedDLF:
     def in_flight_gauge(self) -> Stats:
         """Counts the API requests being answered at once (``peak_in_flight`` in the stats)."""
         return self._stats
+
+
+def _altered(outcome: Outcome, fault: FaultRule | None) -> Outcome:
+    """The real answer as a fault that lets it through alters it: late, cut short, trickled."""
+    if fault is None:
+        return outcome
+    if fault.kind == "slow":
+        outcome.delay += fault.seconds
+    if fault.kind == "truncated":
+        outcome.body = outcome.body[: max(len(outcome.body) // 2, 1)]
+    if fault.kind == "trickle":
+        outcome.trickle = (fault.bytes, fault.seconds)
+    return outcome
 
 
 def _route(segments: list[str]) -> str | None:
