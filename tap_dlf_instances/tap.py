@@ -153,7 +153,11 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.IntegerType,
         description="Requests in flight at once across jobs and windows (default 4).",
     ),
-    th.Property("request_timeout", th.NumberType, description="Seconds to wait for a response (default 60)."),
+    th.Property(
+        "request_timeout",
+        th.NumberType,
+        description="Seconds for a whole response, headers and body, not for each read (default 60).",
+    ),
     th.Property(
         "max_retries",
         th.IntegerType,
