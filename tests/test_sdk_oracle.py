@@ -43,8 +43,13 @@ from tap_dlf_instances.simulator import (
     DEMO_TOKEN,
     REAL_TIME_JOB,
     REAL_TIME_NODES,
+    SECOND_WORKSPACE_ID,
     SimulatedDLF,
+    demo_dataset,
 )
+from tap_dlf_instances.streams import InstancesStream, JobsStream
+from tap_dlf_instances.tap import TapDLFInstances
+from tap_dlf_instances.windows import Window
 
 DLF_MODELS = importlib.import_module("huaweicloudsdkdataartsstudio.v1.model")
 IAM_MODELS = importlib.import_module("huaweicloudsdkiam.v3.model")
@@ -321,3 +326,49 @@ def test_sdk_client_reads_the_same_jobs_as_the_tap(oracle_sim: SimulatedDLF, tap
         } == theirs[name]
     schema_keys = set(run.schemas["jobs"]["schema"]["properties"])
     assert set(DLF_MODELS.JobResultV2.attribute_map.values()) <= schema_keys
+
+
+# --- the tap asks as the SDK asks --------------------------------------------------------
+
+
+def sdk_query_names(method: Callable[[Any], dict[str, Any]], request: Any) -> set[str]:
+    """The query parameter names the SDK's client builds for ``request`` (its ``_http_info``)."""
+    return {name for name, _ in method(request)["query_params"]}
+
+
+def test_the_tap_uses_the_sdks_query_names() -> None:
+    config = {
+        "project_id": DEMO_PROJECT_ID,
+        "auth_token": DEMO_TOKEN,
+        "api_url": "http://127.0.0.1:9",
+        "status": "success",
+        "instance_type": 5,
+        "force_success": True,
+        "ignore_success": False,
+    }
+    tap = TapDLFInstances(config=config, parse_env_config=False)
+    jobs, instances = tap.streams["jobs"], tap.streams["instances"]
+    assert isinstance(jobs, JobsStream)
+    assert isinstance(instances, InstancesStream)
+    jobs_params = jobs.get_url_params(None, None)
+    assert jobs_params["need_alarms"] == "true"
+    assert set(jobs_params) <= sdk_query_names(
+        DataArtsStudioClient._list_factory_jobs_http_info, ListFactoryJobsRequest(workspace="w")
+    )
+    instance_params = instances.get_url_params({"window": Window(0, 1), "job_name": "j"}, None)
+    assert set(instance_params) == sdk_query_names(
+        DataArtsStudioClient._list_factory_job_instances_by_name_http_info,
+        ListFactoryJobInstancesByNameRequest(workspace="w", job_name="j"),
+    )
+
+
+@pytest.mark.timeout(120)
+def test_the_jobs_list_sends_the_configured_workspace(
+    make_sim: Callable[..., SimulatedDLF], tap: Callable[..., Any]
+) -> None:
+    """The SDK marks ``workspace`` required on the jobs list: a gateway that insists gets it."""
+    sim = make_sim(demo_dataset(second_workspace=True), require_workspace=True, rate_limit_per_user=None)
+    run = tap(sim.tap_config(workspace=SECOND_WORKSPACE_ID), args=())
+    assert run.returncode == 0, run.stderr
+    assert {row["name"] for row in run.records["jobs"]} == {"ws2_daily_export"}
+    assert {row["job_name"] for row in run.instances} == {"ws2_daily_export"}
