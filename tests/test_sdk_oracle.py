@@ -162,17 +162,22 @@ def test_jobs_list_is_what_the_sdk_models(oracle_sim: SimulatedDLF) -> None:
 
 
 def test_jobs_rows_agree_with_themselves(oracle_sim: SimulatedDLF) -> None:
-    """next_plan_time follows the latest instance; the schedule runs from start to end."""
-    jobs = api_get(oracle_sim, "/jobs", limit=100)["jobs"]
-    batch = [job for job in jobs if job["job_type"] == "BATCH"]
-    assert batch
-    assert all("next_plan_time" in job for job in batch)
-    for job in batch:
-        latest = max(inst.plan_time for inst in oracle_sim.dataset.instances(job["name"]))
-        assert int(job["next_plan_time"]) > latest
-        assert job["create_time"] <= job["start_time"] < job["end_time"]
-    realtime = next(job for job in jobs if job["name"] == REAL_TIME_JOB)
-    assert "next_plan_time" not in realtime
+    """next_plan_time follows the latest instance, also once time passed (late manual runs,
+    new runs); the schedule runs from start to end; alarms are JobAlarm objects."""
+    for moment in ("now", "after advance"):
+        if moment == "after advance":
+            oracle_sim.advance()
+        jobs = api_get(oracle_sim, "/jobs", limit=100, need_alarms="true")["jobs"]
+        batch = [job for job in jobs if job["job_type"] == "BATCH"]
+        assert batch
+        assert all("next_plan_time" in job for job in batch), moment
+        for job in batch:
+            latest = max(inst.plan_time for inst in oracle_sim.dataset.instances(job["name"]))
+            assert int(job["next_plan_time"]) > latest, (moment, job["name"])
+            assert job["create_time"] <= job["start_time"] < job["end_time"]
+            assert all(set(alarm) == {"alarmType", "topicUrn"} for alarm in job["alarms"])
+        realtime = next(job for job in jobs if job["name"] == REAL_TIME_JOB)
+        assert "next_plan_time" not in realtime
 
 
 def test_iam_login_is_what_the_sdk_models(oracle_sim: SimulatedDLF) -> None:
