@@ -54,7 +54,9 @@ INSTANCE_SCHEMA = th.PropertiesList(
     th.Property(
         "execute_time",
         th.NumberType,
-        description="Execution duration in ms (documented as Long, sent fractional at times).",
+        description="Execution duration in ms. A number, not an integer: documented as Long, "
+        "the API sends fractions at times (0.3); Huawei's SDK models it as int and casts 0.3 to 0, "
+        "losing what the API said.",
     ),
     th.Property(
         "instance_id",
@@ -88,4 +90,26 @@ JOB_SCHEMA = th.PropertiesList(
     th.Property("last_update_time", th.IntegerType, description="ms since the epoch."),
     th.Property("last_update_user", th.StringType),
     th.Property("single_node_job_flag", th.BooleanType, description="Whether the job has a single node."),
+    # The rest of the SDK's JobResultV2 (so the stream carries every field of the model).
+    th.Property("start_time", th.IntegerType, description="Start of the job's schedule, ms since the epoch."),
+    th.Property("end_time", th.IntegerType, description="End of the job's schedule, ms since the epoch."),
+    th.Property(
+        "next_plan_time",
+        th.StringType,
+        description="Next planned run. A string, as the API and Huawei's SDK have it (ms since the epoch "
+        "as text).",
+    ),
+    th.Property("flink_job_info", th.StringType, description="Flink job information (Flink jobs only)."),
+    th.Property("single_node_job_type", th.StringType, description="Type of a single-node job."),
+    th.Property("empty_running_job", th.StringType, description="Dry-run (empty running) job flag."),
+    th.Property(
+        "alarms",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("alarmType", th.StringType, description="Alarm type."),
+                th.Property("topicUrn", th.StringType, description="SMN topic notified."),
+            )
+        ),
+        description="Alarm notifications of the job (the API's JobAlarm objects, its field names).",
+    ),
 ).to_dict()

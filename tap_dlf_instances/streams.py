@@ -60,7 +60,8 @@ class JobsStream(DLFStream):
     rows_key = "jobs"
 
     def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
-        return {"limit": JOBS_PAGE_SIZE, "offset": next_page_token or 0}
+        # The SDK's query names (ListFactoryJobsRequest); alarms are listed only when asked for.
+        return {"limit": JOBS_PAGE_SIZE, "offset": next_page_token or 0, "need_alarms": "true"}
 
     def get_new_paginator(self) -> OffsetPaginator:
         paginator = OffsetPaginator(

@@ -122,9 +122,11 @@ def jobs(dataset: Dataset, workspace: str, raw_query: str, *, offset_mode: str) 
     job_type = params.get("job_type") or None
     if job_type is not None and job_type not in JOB_TYPES:
         raise BadRequestError(f"The parameter job_type must be BATCH or REAL_TIME, not {job_type!r}.")
+    need_alarms = _bool(params, "need_alarms")  # the SDK's filter: alarms listed only when asked
     found = dataset.list_jobs(workspace, job_type, params.get("job_name") or None)
     page = found[start_row : start_row + limit]
-    return Reply(200, {"total": len(found), "jobs": [dataset.job_summary(job) for job in page]})
+    rows = [dataset.job_summary(job, need_alarms=need_alarms) for job in page]
+    return Reply(200, {"total": len(found), "jobs": rows})
 
 
 def job_detail(dataset: Dataset, workspace: str, job_name: str) -> Reply:

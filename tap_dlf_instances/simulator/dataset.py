@@ -33,6 +33,8 @@ STATUSES = (
 FINAL_STATUSES = frozenset({"success", "fail", "manual-stop", "skip-by-depend"})
 INSTANCE_TYPES = (0, 2, 5, 6, 7)
 JOB_TYPES = ("BATCH", "REAL_TIME")
+# A schedule's validity ends here unless set otherwise (2099-12-31T23:59:59Z, the console's default).
+SCHEDULE_END_MS = 4_102_444_799_000
 
 _STATUS_INDEX = {name: index for index, name in enumerate(STATUSES)}
 _MISSING = -1
@@ -109,6 +111,14 @@ class Job:
     last_update_time: int = 0
     priority: int = 0
     path: str = "/"
+    # The schedule: valid from start_time (None: create_time) to end_time, planned every
+    # period_ms (None: not scheduled, e.g. a real-time job), which gives next_plan_time.
+    start_time: int | None = None
+    end_time: int = SCHEDULE_END_MS
+    period_ms: int | None = None
+    # (alarmType, topicUrn) pairs, as JobAlarm models them; listed only with need_alarms=true.
+    alarms: tuple[tuple[str, str], ...] = ()
+    empty_running_job: str = "0"
 
     def sub_job_names(self) -> list[str]:
         return [f"{self.name}_{node}" for node in self.nodes]
@@ -316,10 +326,12 @@ class Dataset:
             ]
         return sorted(jobs, key=lambda job: (-job.create_time, job.name))
 
-    def job_summary(self, job: Job) -> dict[str, Any]:
-        """The jobs-list row: the job plus its latest instance's status and end time."""
+    def job_summary(self, job: Job, *, need_alarms: bool = False) -> dict[str, Any]:
+        """The jobs-list row (every key of the SDK's ``JobResultV2`` that applies to the job):
+        the job plus its latest instance's status and end time, and its next plan time."""
         names = job.sub_job_names() if job.job_type == "REAL_TIME" else [job.name]
         latest: Instance | None = None
+        next_plan: int | None = None
         with self.lock:
             for table_name in names:
                 table = self.tables.get((job.workspace, table_name))
@@ -327,24 +339,54 @@ class Dataset:
                     candidate = table.row(len(table) - 1)
                     if latest is None or candidate.plan_time > latest.plan_time:
                         latest = candidate
+            if job.period_ms and job.status == "SCHEDULING":
+                next_plan = self._next_plan_time(job, job.period_ms)
         row: dict[str, Any] = {
             "name": job.name,
             "job_type": job.job_type,
             "status": job.status,
             "create_user": job.create_user,
             "create_time": job.create_time,
+            "start_time": job.create_time if job.start_time is None else job.start_time,
+            "end_time": job.end_time,
             "owner": job.owner,
             "priority": job.priority,
             "path": job.path,
             "last_update_user": job.create_user,
             "last_update_time": job.last_update_time,
             "single_node_job_flag": False,
+            "empty_running_job": job.empty_running_job,
         }
         if latest is not None:
             row["last_instance_status"] = latest.status
             if latest.end_time is not None:
                 row["last_instance_end_time"] = latest.end_time
+        if next_plan is not None:
+            # The SDK models next_plan_time as a string: ms since the epoch, as text.
+            row["next_plan_time"] = str(next_plan)
+        if need_alarms:
+            row["alarms"] = [{"alarmType": kind, "topicUrn": urn} for kind, urn in job.alarms]
         return row
+
+    def _next_plan_time(self, job: Job, period: int) -> int | None:
+        """One period after the latest scheduled (type 0) instance, and after every instance
+        (a late manual run may be planned later); None when the job has no instance yet."""
+        table = self.tables.get((job.workspace, job.name))
+        if table is None or not len(table):
+            return None
+        last_plan = table.row(len(table) - 1).plan_time
+        scheduled = next(
+            (
+                table.row(i).plan_time
+                for i in range(len(table) - 1, -1, -1)
+                if table.row(i).instance_type == 0
+            ),
+            last_plan,
+        )
+        following = scheduled + period
+        if following <= last_plan:
+            following += (last_plan - following) // period * period + period
+        return following
 
     def find_job(self, workspace: str, name: str) -> Job | None:
         with self.lock:

@@ -101,6 +101,8 @@ def demo_dataset(
             last_update_time=created + 40 * DAY,
             priority=len(schedule.name) % 3,
             path=f"/demo/{'reports' if schedule.period >= DAY else 'etl'}",
+            period_ms=schedule.period,
+            alarms=_demo_alarms(schedule.name),
         )
     dataset.add_job(
         REAL_TIME_JOB,
@@ -124,6 +126,16 @@ def demo_dataset(
         pending += [(created_at, schedule.workspace, row) for created_at, row in rows]
     _assign_ids_and_load(dataset, pending, random.Random(seed))
     return dataset
+
+
+def _demo_alarms(job_name: str) -> tuple[tuple[str, str], ...]:
+    """Every other demo job notifies an SMN topic on failure; one also on success."""
+    topic = f"urn:smn:cn-north-4:{DEMO_PROJECT_ID}:dlf_job_alarms"
+    if len(job_name) % 2:
+        return ()
+    if job_name.startswith("daily"):
+        return (("FAILURE", topic), ("SUCCESS", topic))
+    return (("FAILURE", topic),)
 
 
 def _scheduled_rows(
@@ -282,7 +294,10 @@ def bulk_dataset(
     m = instances_per_job
     for j in range(jobs):
         job = dataset.add_job(
-            f"bulk_job_{j:04d}", create_time=first_plan - DAY, last_update_time=first_plan - DAY
+            f"bulk_job_{j:04d}",
+            create_time=first_plan - DAY,
+            last_update_time=first_plan - DAY,
+            period_ms=step,
         )
         table = dataset.table(dataset.default_workspace, job.name)
         assert table is not None
