@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar
 from urllib.parse import urlsplit
@@ -329,11 +330,13 @@ def _datetime(config: Mapping[str, Any], name: str) -> datetime | None:
 
 def range_sentence(name: str, value: Any) -> str:
     """The sentence for a number setting out of its range (also used for the schema's own check)."""
+    # The SDK reads a config file's decimals as Decimal: show 0.05, not Decimal('0.05').
+    shown = str(value) if isinstance(value, Decimal) else repr(value)
     if name in WHOLE_NUMBER_SETTINGS:
         whole = WHOLE_NUMBER_SETTINGS[name]
-        return f"Setting `{name}` must be a whole number from {whole.low} to {whole.high}, got {value!r}."
+        return f"Setting `{name}` must be a whole number from {whole.low} to {whole.high}, got {shown}."
     number = NUMBER_SETTINGS[name]
-    return f"Setting `{name}` must be a number from {number.low:g} to {number.high:g}, got {value!r}."
+    return f"Setting `{name}` must be a number from {number.low:g} to {number.high:g}, got {shown}."
 
 
 def _number(config: Mapping[str, Any], name: str) -> float:

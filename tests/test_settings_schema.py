@@ -82,3 +82,13 @@ def test_out_of_range_settings_keep_settings_py_sentence_all_in_one_line(tap):
         "Setting `window_days` must be a number from 0.01 to 30, got 31."
     ], run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_decimal_out_of_range_is_shown_as_written(tap):
+    """The SDK reads the config file's decimals as ``Decimal``: the sentence shows 0.05 as written."""
+    run = tap({**MINIMAL, "max_requests_per_second": 0.05})
+    assert run.returncode == 1
+    assert (
+        "Error: Setting `max_requests_per_second` must be a number from 0.1 to 1000, got 0.05." in run.stderr
+    )
+    assert "Decimal" not in run.stderr
