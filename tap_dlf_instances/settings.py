@@ -7,8 +7,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from tap_dlf_instances.auth.credentials import (
@@ -42,6 +43,34 @@ AUTH_METHODS: dict[str, tuple[str, ...]] = {
 }
 #: Settings that belong to an auth method without being enough to choose it.
 AUTH_EXTRAS = {"security_token": "AK/SK signing"}
+
+N = TypeVar("N", int, float)
+
+
+class Bounds(NamedTuple, Generic[N]):
+    """A number setting's default and inclusive range: enforced here, shown by the config schema
+    (tap.py builds its defaults, minimum and maximum from these tables)."""
+
+    default: N
+    low: N
+    high: N
+
+
+WHOLE_NUMBER_SETTINGS: dict[str, Bounds[int]] = {
+    "page_size": Bounds(1000, 1, 1000),
+    "max_workers": Bounds(4, 1, 64),
+    "max_retries": Bounds(8, 0, 100),
+    "shard_index": Bounds(0, 0, 9_999),  # below shard_count, at most 10 000
+    "shard_count": Bounds(1, 1, 10_000),
+}
+NUMBER_SETTINGS: dict[str, Bounds[float]] = {
+    "lookback_window_hours": Bounds(24, 0, 24 * 366),
+    "window_days": Bounds(30, 0.01, 30),
+    "max_requests_per_second": Bounds(10, 0.1, 1000),
+    "request_timeout": Bounds(60, 1, 3600),
+}
+#: The other settings with a default (a string the schema can show).
+TEXT_DEFAULTS = {"offset_mode": OffsetMode.AUTO.value}
 
 
 @dataclass(frozen=True)
@@ -136,8 +165,8 @@ def parse_settings(config: Mapping[str, Any], *, now: datetime | None = None) ->
             f"Setting `end_date` ({end_date.isoformat()}) must be later than `start_date` "
             f"({start_date.isoformat()})."
         )
-    shard_count = _integer(config, "shard_count", default=1, low=1, high=10_000)
-    shard_index = _integer(config, "shard_index", default=0, low=0, high=10_000)
+    shard_count = _integer(config, "shard_count")
+    shard_index = _integer(config, "shard_index")
     if shard_index >= shard_count:
         raise ConfigError(
             f"Setting `shard_index` must be between 0 and `shard_count` - 1 ({shard_count - 1}), "
@@ -153,15 +182,15 @@ def parse_settings(config: Mapping[str, Any], *, now: datetime | None = None) ->
         start_date=start_date,
         end_date=end_date,
         credentials=credentials,
-        lookback=timedelta(hours=_number(config, "lookback_window_hours", 24, low=0, high=24 * 366)),
-        page_size=_integer(config, "page_size", default=1000, low=1, high=1000),
-        window_days=_number(config, "window_days", 30, low=0.01, high=30),
+        lookback=timedelta(hours=_number(config, "lookback_window_hours")),
+        page_size=_integer(config, "page_size"),
+        window_days=_number(config, "window_days"),
         offset_mode=_choice(config, "offset_mode", OffsetMode),
         filters=_filters(config),
-        max_requests_per_second=_number(config, "max_requests_per_second", 10, low=0.1, high=1000),
-        max_workers=_integer(config, "max_workers", default=4, low=1, high=64),
-        request_timeout=_number(config, "request_timeout", 60, low=1, high=3600),
-        max_retries=_integer(config, "max_retries", default=8, low=0, high=100),
+        max_requests_per_second=_number(config, "max_requests_per_second"),
+        max_workers=_integer(config, "max_workers"),
+        request_timeout=_number(config, "request_timeout"),
+        max_retries=_integer(config, "max_retries"),
         shard_index=shard_index,
         shard_count=shard_count,
         ca_bundle=_ca_bundle(config),
@@ -299,32 +328,45 @@ def _datetime(config: Mapping[str, Any], name: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _number(config: Mapping[str, Any], name: str, default: float, *, low: float, high: float) -> float:
+def range_sentence(name: str, value: Any) -> str:
+    """The sentence for a number setting out of its range (also used for the schema's own check)."""
+    # The SDK reads a config file's decimals as Decimal: show 0.05, not Decimal('0.05').
+    shown = str(value) if isinstance(value, Decimal) else repr(value)
+    if name in WHOLE_NUMBER_SETTINGS:
+        whole = WHOLE_NUMBER_SETTINGS[name]
+        return f"Setting `{name}` must be a whole number from {whole.low} to {whole.high}, got {shown}."
+    number = NUMBER_SETTINGS[name]
+    return f"Setting `{name}` must be a number from {number.low:g} to {number.high:g}, got {shown}."
+
+
+def _number(config: Mapping[str, Any], name: str) -> float:
+    bounds = NUMBER_SETTINGS[name]
     value = config.get(name)
     if value is None:
-        return default
+        return bounds.default
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = float("nan")
-    if isinstance(value, bool) or not low <= number <= high:
-        raise ConfigError(f"Setting `{name}` must be a number from {low:g} to {high:g}, got {value!r}.")
+    if isinstance(value, bool) or not bounds.low <= number <= bounds.high:
+        raise ConfigError(range_sentence(name, value))
     return number
 
 
-def _integer(config: Mapping[str, Any], name: str, *, default: int, low: int, high: int) -> int:
+def _integer(config: Mapping[str, Any], name: str) -> int:
+    bounds = WHOLE_NUMBER_SETTINGS[name]
     value = config.get(name)
     if value is None:
-        return default
+        return bounds.default
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"Setting `{name}` must be a whole number from {low} to {high}, got {value!r}.")
+    if isinstance(value, bool) or not isinstance(value, int) or not bounds.low <= value <= bounds.high:
+        raise ConfigError(range_sentence(name, value))
     return value
 
 
 def _choice(config: Mapping[str, Any], name: str, choices: type[OffsetMode]) -> OffsetMode:
-    value = config.get(name) or OffsetMode.AUTO.value
+    value = config.get(name) or TEXT_DEFAULTS[name]
     try:
         return choices(value)
     except ValueError:

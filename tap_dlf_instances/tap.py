@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from types import FrameType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import click
 from singer_sdk import Tap
@@ -33,7 +33,15 @@ from tap_dlf_instances.inputs import (
 )
 from tap_dlf_instances.pacing import RequestPacer
 from tap_dlf_instances.paging import OffsetReading
-from tap_dlf_instances.settings import INSTANCE_STATUSES, Settings, parse_settings
+from tap_dlf_instances.settings import (
+    INSTANCE_STATUSES,
+    NUMBER_SETTINGS,
+    TEXT_DEFAULTS,
+    WHOLE_NUMBER_SETTINGS,
+    Settings,
+    parse_settings,
+    range_sentence,
+)
 from tap_dlf_instances.streams import InstancesStream, JobsStream
 from tap_dlf_instances.transport import DLFSession, resolve_verify
 from tap_dlf_instances.window_fetch import PagePool
@@ -41,6 +49,20 @@ from tap_dlf_instances.writer import EncodedStateWriter, StateFlushingWriter
 
 if TYPE_CHECKING:
     from singer_sdk.plugin_base import _ConfigInput
+
+
+def _bounded(name: str, description: str) -> th.Property[Any]:
+    """A number setting with the default and range that settings.py applies, so that ``--about``
+    shows them (the SDK's validator also fills the default into the config: the same value)."""
+    if name in WHOLE_NUMBER_SETTINGS:
+        whole = WHOLE_NUMBER_SETTINGS[name]
+        integer = th.IntegerType(minimum=whole.low, maximum=whole.high)
+        return th.Property(name, integer, default=whole.default, description=description)
+    number = NUMBER_SETTINGS[name]
+    # The SDK annotates the bounds as int; JSON Schema takes any number (0.01 days).
+    decimal = th.NumberType(minimum=cast(int, number.low), maximum=cast(int, number.high))
+    return th.Property(name, decimal, default=number.default, description=description)
+
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property("project_id", th.StringType, required=True, description="Huawei Cloud project ID."),
@@ -105,21 +127,20 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property("iam_username", th.StringType, description="IAM user name (password login)."),
     th.Property("iam_password", th.StringType, secret=True, description="IAM user password."),
     th.Property("iam_domain_name", th.StringType, description="Account (domain) name of the IAM user."),
-    th.Property(
+    _bounded(
         "lookback_window_hours",
-        th.NumberType,
         description="Hours before the bookmark each incremental sync re-reads, for late PatchData and manual runs (default 24).",
     ),
-    th.Property("page_size", th.IntegerType, description="Instances per request, 1 to 1000 (default 1000)."),
-    th.Property(
+    _bounded("page_size", description="Instances per request, 1 to 1000 (default 1000)."),
+    _bounded(
         "window_days",
-        th.NumberType,
         description="Width of a request window in days, at most 30 (default 30).",
     ),
     th.Property(
         "offset_mode",
         th.StringType,
         allowed_values=["auto", "page", "row"],
+        default=TEXT_DEFAULTS["offset_mode"],
         description="How the API reads `offset`: page index, row offset, or auto-detect (default).",
     ),
     th.Property(
@@ -143,34 +164,28 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.BooleanType,
         description="With status success: only instances whose failure was ignored (API filter).",
     ),
-    th.Property(
+    _bounded(
         "max_requests_per_second",
-        th.NumberType,
         description="Client-side pace of requests; the API allows 10 per user (default 10).",
     ),
-    th.Property(
+    _bounded(
         "max_workers",
-        th.IntegerType,
         description="Requests in flight at once across jobs and windows (default 4).",
     ),
-    th.Property(
+    _bounded(
         "request_timeout",
-        th.NumberType,
         description="Seconds for a whole response, headers and body, not for each read (default 60).",
     ),
-    th.Property(
+    _bounded(
         "max_retries",
-        th.IntegerType,
         description="Retries of a failed request before the run stops (default 8).",
     ),
-    th.Property(
+    _bounded(
         "shard_index",
-        th.IntegerType,
         description="This run's shard, 0 to shard_count - 1 (default 0).",
     ),
-    th.Property(
+    _bounded(
         "shard_count",
-        th.IntegerType,
         description="Number of shards the jobs are split into by a stable hash of their name (default 1).",
     ),
 ).to_dict()
@@ -212,7 +227,7 @@ class TapDLFInstances(Tap):
         try:
             errors = super()._validate_config(raise_errors=raise_errors)
         except ConfigValidationError as exc:
-            sentences = [schema_error_sentence(error) for error in exc.errors]
+            sentences = [schema_error_sentence(error, self._config) for error in exc.errors]
             raise ConfigValidationError(" ".join(sentences), errors=sentences) from None
         if errors:
             return errors
@@ -451,13 +466,19 @@ def _check_stream_maps_shape(config: dict[str, Any]) -> None:
         raise ConfigValidationError(message, errors=[message])
 
 
-def schema_error_sentence(error: str) -> str:
+def schema_error_sentence(error: str, config: Mapping[str, Any] | None = None) -> str:
     """The SDK's ``<value> is not of type 'string' in config['x']`` as a sentence naming the
     setting first (the value is scrubbed when the line is printed)."""
     found = re.fullmatch(r"(?s)(.*) in config\[(.*)\]", error)
     if found is None:
         return f"Invalid config: {error}."
     path = ".".join(part.strip("'\"") for part in found.group(2).split("]["))
+    out_of_range = re.fullmatch(
+        r"(?s).* is (less|greater) than (or equal to )?the (minimum|maximum) of .*", found.group(1)
+    )
+    if out_of_range is not None and path in {*WHOLE_NUMBER_SETTINGS, *NUMBER_SETTINGS}:
+        # The schema's minimum/maximum are settings.py's: the same sentence as its own check.
+        return range_sentence(path, (config or {}).get(path))
     wrong_type = re.fullmatch(r"(?s).* is not of type (.*)", found.group(1))
     if wrong_type is not None:  # the value is left out: it may be a secret of the wrong type
         return f"Setting `{path}` must be of type {wrong_type.group(1)}."
