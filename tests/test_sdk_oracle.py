@@ -31,13 +31,11 @@ from huaweicloudsdkdataartsstudio.v1 import (
     ListFactoryJobInstancesByNameRequest,
     ListFactoryJobsRequest,
 )
+from test_simulator import iam_login
 
 from tap_dlf_instances.simulator import (
     DEFAULT_WORKSPACE_ID,
     DEMO_ACCESS_KEY,
-    DEMO_IAM_DOMAIN,
-    DEMO_IAM_PASSWORD,
-    DEMO_IAM_USER,
     DEMO_PROJECT_ID,
     DEMO_SECRET_KEY,
     DEMO_TOKEN,
@@ -181,22 +179,7 @@ def test_jobs_rows_agree_with_themselves(oracle_sim: SimulatedDLF) -> None:
 
 
 def test_iam_login_is_what_the_sdk_models(oracle_sim: SimulatedDLF) -> None:
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {
-                        "name": DEMO_IAM_USER,
-                        "password": DEMO_IAM_PASSWORD,
-                        "domain": {"name": DEMO_IAM_DOMAIN},
-                    }
-                },
-            },
-            "scope": {"project": {"id": DEMO_PROJECT_ID}},
-        }
-    }
-    response = requests.post(f"{oracle_sim.url}/v3/auth/tokens", json=body, timeout=10)
+    response = iam_login(oracle_sim.url, DEMO_PROJECT_ID)
     assert response.status_code == 201
     assert model_problems(response.json(), "KeystoneCreateUserTokenByPasswordResponse", IAM_MODELS) == []
     assert response.headers["X-Subject-Token"]  # the model's header attribute

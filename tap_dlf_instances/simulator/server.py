@@ -289,13 +289,11 @@ class SimulatedDLF:
         if raw_path == "/v3/auth/tokens" and method == "POST":
             self._stats.request("iam_tokens")
             fault = self.faults.pick(raw_path, explicit_only=True)
-            if fault is not None:
-                self._stats.fault(fault.kind)
-                faulty = self._fault_answer(
-                    fault, method=method, raw_path=raw_path, raw_query=raw_query, headers=headers, body=body
-                )
-                if faulty is not None:
-                    return faulty
+            faulty = self._fault_answer(
+                fault, method=method, raw_path=raw_path, raw_query=raw_query, headers=headers, body=body
+            )
+            if faulty is not None:
+                return faulty
             status, extra, payload = self.auth.login(body)
             return _altered(_json(status, payload, extra), fault)
         segments = [unquote(s) for s in raw_path.split("/")]
@@ -337,15 +335,13 @@ class SimulatedDLF:
             self._stats.throttle()
             return self._throttled(self.config.retry_after)
         fault = self.faults.pick("/".join(segments))
-        if fault is not None:
-            self._stats.fault(fault.kind)
-            faulty = self._fault_answer(
-                fault, method=method, raw_path=raw_path, raw_query=raw_query, headers=headers, body=body
-            )
-            if faulty is not None:
-                return faulty
-            if fault.kind == "repeat":
-                raw_query = first_page_query(raw_query)
+        faulty = self._fault_answer(
+            fault, method=method, raw_path=raw_path, raw_query=raw_query, headers=headers, body=body
+        )
+        if faulty is not None:
+            return faulty
+        if fault is not None and fault.kind == "repeat":
+            raw_query = first_page_query(raw_query)
         outcome = self._backend(route, segments, principal.project_id, headers, raw_query)
         if fault is not None and fault.kind == "repeat" and outcome.status == 200:
             outcome.body = _json(200, repeated_page(json.loads(outcome.body), fault)).body
@@ -355,7 +351,7 @@ class SimulatedDLF:
 
     def _fault_answer(
         self,
-        fault: FaultRule,
+        fault: FaultRule | None,
         *,
         method: str,
         raw_path: str,
@@ -364,7 +360,11 @@ class SimulatedDLF:
         body: bytes,
     ) -> Outcome | None:
         """The answer a fault gives instead of the real one (API and IAM routes alike), or None
-        where the fault only alters the real answer (see ``_altered``)."""
+        where the fault only alters the real answer (see ``_altered``) or there is none. Counts
+        the fault in the stats either way."""
+        if fault is None:
+            return None
+        self._stats.fault(fault.kind)
         if fault.kind == "status":
             return _json(fault.status or 503, fault_error_body(fault))
         if fault.kind == "throttle":
