@@ -96,6 +96,7 @@ class OffsetPaginator(BaseAPIPaginator[int]):
         self._first_page_ids: list[Any] | None = None
         self._rows_seen = 0
         self._distinct_ids: set[Any] = set()
+        self._empty_page_seen = False  # among the pages fetched in parallel
         self._total: int | None = None
         self._pages_without_new_rows = 0
 
@@ -215,11 +216,12 @@ class OffsetPaginator(BaseAPIPaginator[int]):
     def note_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         """Count the ids of a page fetched outside this paginator, for ``check_complete``, and
         stop pages that bring nothing new, as ``has_more`` does."""
+        self._empty_page_seen = self._empty_page_seen or not rows
         self._check_progress([row.get(self._id_key) for row in rows])
 
     def check_complete(self, response: requests.Response) -> None:
         """After pages fetched in parallel: warn as ``has_more`` does at the end of a listing."""
-        self._check_complete(empty_page=False)
+        self._check_complete(empty_page=self._empty_page_seen)
 
     def get_next(self, response: requests.Response) -> int | None:
         mode = self.mode_for_next_request
