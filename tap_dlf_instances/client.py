@@ -7,8 +7,6 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Generator
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -22,6 +20,7 @@ from tap_dlf_instances import scrubbing
 from tap_dlf_instances.auth.credentials import AkSkCredentials, Credentials, TokenCredentials
 from tap_dlf_instances.errors import ApiError, AuthenticationError
 from tap_dlf_instances.pages import MalformedPageError, Page, read_page
+from tap_dlf_instances.retry_after import MAX_RETRY_AFTER_SECONDS, retry_after
 from tap_dlf_instances.transport import unretryable_reason
 
 if TYPE_CHECKING:
@@ -36,9 +35,6 @@ if TYPE_CHECKING:
 #: Huawei's advice when a 429 comes without ``Retry-After``: wait 2 to 5 seconds.
 THROTTLE_WAIT_SECONDS = (2.0, 5.0)
 MAX_BACKOFF_SECONDS = 60.0
-#: The longest wait the tap accepts from a ``Retry-After``: a gateway asking for a day would
-#: otherwise stall the run (and every thread) for a day.
-MAX_RETRY_AFTER_SECONDS = 120.0
 _BODY_ATTR = "_dlf_body"
 _PAGE_ATTR = "_dlf_page"
 
@@ -53,23 +49,6 @@ class ThrottledError(RetriableAPIError):
     def __init__(self, message: str, response: requests.Response, wait: float) -> None:
         super().__init__(message, response)
         self.wait = wait
-
-
-class RetryAfter:
-    """The wait a 429 asks for, capped at ``MAX_RETRY_AFTER_SECONDS``."""
-
-    def __init__(self, asked: float) -> None:
-        self.asked = asked
-        self.wait = min(asked, MAX_RETRY_AFTER_SECONDS)
-
-    @property
-    def capped(self) -> bool:
-        return self.asked > self.wait
-
-    def describe(self) -> str:
-        if self.capped:
-            return f"Retry-After {self.asked:.0f} s capped to {self.wait:.0f} s"
-        return f"Retry-After {self.wait:g} s"
 
 
 class UnauthorizedRetryError(RetriableAPIError):
@@ -167,27 +146,6 @@ def error_fields(response: requests.Response) -> tuple[str | None, str]:
     code = body.get("error_code")
     message = scrub(str(body.get("error_msg") or body.get("message") or body))[:500]
     return (scrub(code) if isinstance(code, str) else code), message
-
-
-def retry_after(response: requests.Response) -> RetryAfter | None:
-    """The response's ``Retry-After`` (seconds or an HTTP date), capped."""
-    asked = retry_after_seconds(response)
-    return None if asked is None else RetryAfter(asked)
-
-
-def retry_after_seconds(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def credential_settings(credentials: Credentials) -> str:

@@ -28,6 +28,7 @@ from tap_dlf_instances.auth import (
     signing,
 )
 from tap_dlf_instances.errors import AuthenticationError
+from tap_dlf_instances.retry_after import MAX_RETRY_AFTER_SECONDS, retry_after
 
 PROJECT = "0123456789abcdef0123456789abcdef"
 PASSWORD = "Pa55-w0rd!secret"
@@ -55,8 +56,8 @@ class FakeIAM:
         self.lifetime = timedelta(hours=24)
         self.login_bodies: list[dict[str, Any]] = []
         self.login_delay = 0.0
-        # Each login pops one scripted answer (status, body) if any; otherwise 201.
-        self.script: list[tuple[int, dict[str, Any]]] = []
+        # Each login pops one scripted answer (status, body[, headers]) if any; otherwise 201.
+        self.script: list[tuple[Any, ...]] = []
         self.omit_subject_token = False
         self.send_issued_at = True
         self.skew = timedelta(0)  # IAM's clock minus ours
@@ -511,6 +512,30 @@ def test_transient_login_errors_are_retried(
     auth = make_iam_auth(iam, session, clock)
     assert auth(blank_request()).headers["X-Auth-Token"] == "token-3"
     assert iam.logins == 3
+
+
+def test_a_throttled_login_waits_as_long_as_retry_after_asks(
+    iam: FakeIAM, session: requests.Session, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # IAM's 429 says how long to wait; the login's own backoff (0.01 s here) must not cut it short.
+    iam.script = [(429, {"error_msg": "slow down"}, {"Retry-After": "1.5"})]
+    auth = make_iam_auth(iam, session, clock)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING):
+        assert auth(blank_request()).headers["X-Auth-Token"] == "token-2"
+    assert time.monotonic() - started >= 1.5
+    assert "retrying in 1.5 s" in caplog.text
+    assert "Retry-After 1.5 s" in caplog.text
+
+
+def test_a_login_retry_after_beyond_the_cap_is_capped() -> None:
+    response = requests.Response()
+    response.status_code = 429
+    response.headers["Retry-After"] = "86400"
+    asked = retry_after(response)
+    assert asked is not None
+    assert asked.wait == MAX_RETRY_AFTER_SECONDS
+    assert "capped" in asked.describe()
 
 
 def test_unreachable_iam_raises_after_retries(

@@ -8,8 +8,9 @@ whether sending the request again can help.
 from __future__ import annotations
 
 import logging
+import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -27,6 +28,7 @@ from tap_dlf_instances.auth.credentials import (
     TokenCredentials,
 )
 from tap_dlf_instances.errors import AuthenticationError
+from tap_dlf_instances.retry_after import RetryAfter, retry_after
 from tap_dlf_instances.transport import DLFSession, unretryable_reason
 
 LOGGER = logging.getLogger(__name__)
@@ -130,7 +132,12 @@ def _no_auth(r: requests.PreparedRequest) -> requests.PreparedRequest:
 
 
 class _TransientLoginError(Exception):
-    """A login answer worth retrying (5xx, 429); the message carries no secret."""
+    """A login answer worth retrying (5xx, 429); the message carries no secret. ``asked`` is
+    the 429's ``Retry-After``, if it had one."""
+
+    def __init__(self, message: str, asked: RetryAfter | None = None) -> None:
+        super().__init__(message)
+        self.asked = asked
 
 
 class IamTokenAuth(DLFAuth):
@@ -217,10 +224,11 @@ class IamTokenAuth(DLFAuth):
 
     def _request_token(self) -> tuple[str, timedelta]:
         post = backoff.on_exception(
-            backoff.expo,
+            self._login_waits,
             (requests.ConnectionError, requests.Timeout, _TransientLoginError),
             max_tries=self.login_tries,
-            factor=self.retry_wait,
+            # Jitter is in _login_waits: backoff's full jitter would cut a Retry-After short.
+            jitter=None,
             giveup=lambda exc: self._unretryable(exc) is not None,
             # backoff's own line names the exception class and may span lines (an echoed body).
             logger=None,
@@ -267,6 +275,20 @@ class IamTokenAuth(DLFAuth):
             )
         return token, token_lifetime(response, self._clock())
 
+    def _login_waits(self) -> Generator[float, Any, None]:
+        """backoff's wait generator: a 429's ``Retry-After`` (capped) as asked, else
+        exponential from ``retry_wait`` with full jitter. backoff sends each failure in."""
+        attempt = 0
+        exception = yield  # type: ignore[misc]  # primed by backoff with send(None)
+        while True:
+            attempt += 1
+            asked = exception.asked if isinstance(exception, _TransientLoginError) else None
+            if asked is not None:
+                wait = asked.wait
+            else:
+                wait = random.uniform(0, self.retry_wait * 2.0 ** (attempt - 1))
+            exception = yield wait
+
     def _log_retry(self, details: Any) -> None:
         exc = details.get("exception")
         if isinstance(exc, _TransientLoginError):
@@ -293,7 +315,11 @@ class IamTokenAuth(DLFAuth):
         )
         if response.status_code == 429 or response.status_code >= 500:
             # backoff logs this message on every retry: scrubbed here, not only in the log filter.
-            raise _TransientLoginError(f"HTTP {response.status_code}: {self._scrub(iam_message(response))}")
+            asked = retry_after(response) if response.status_code == 429 else None
+            why = f" ({asked.describe()})" if asked is not None else ""
+            raise _TransientLoginError(
+                f"HTTP {response.status_code}{why}: {self._scrub(iam_message(response))}", asked
+            )
         return response
 
     def _unretryable(self, exc: BaseException) -> str | None:

@@ -1,0 +1,54 @@
+"""What a 429 asks for: the ``Retry-After`` header, in seconds or as an HTTP date, capped.
+
+Shared by the API streams (client.py) and the IAM login (auth/authenticators.py), which must not
+import each other.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import requests
+
+#: The longest wait the tap accepts from a ``Retry-After``: a gateway asking for a day would
+#: otherwise stall the run (and every thread) for a day.
+MAX_RETRY_AFTER_SECONDS = 120.0
+
+
+class RetryAfter:
+    """The wait a 429 asks for, capped at ``MAX_RETRY_AFTER_SECONDS``."""
+
+    def __init__(self, asked: float) -> None:
+        self.asked = asked
+        self.wait = min(asked, MAX_RETRY_AFTER_SECONDS)
+
+    @property
+    def capped(self) -> bool:
+        return self.asked > self.wait
+
+    def describe(self) -> str:
+        if self.capped:
+            return f"Retry-After {self.asked:.0f} s capped to {self.wait:.0f} s"
+        return f"Retry-After {self.wait:g} s"
+
+
+def retry_after(response: requests.Response) -> RetryAfter | None:
+    """The response's ``Retry-After`` (seconds or an HTTP date), capped."""
+    asked = retry_after_seconds(response)
+    return None if asked is None else RetryAfter(asked)
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
