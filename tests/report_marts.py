@@ -37,8 +37,8 @@ TABLES = {
 }
 GROUPS = {
     "success": "ok",
-    "skip-by-depend": "ok",
     "fail": "failed",
+    "skip-by-depend": "failed",
     "manual-stop": "failed",
     "running": "open",
     "waiting": "open",
@@ -141,7 +141,10 @@ def marts(runs: list[dict[str, Any]], nodes: bool = True) -> dict[str, list[tupl
         days.setdefault((run["job_name"], run["planned_at"].date()), []).append(run)
     job_daily = []
     for (job, day), rows in sorted(days.items()):
-        durations = [r["duration_s"] for r in rows if r["duration_s"] is not None]
+        # As the dbt model: run times of the runs that ended ok.
+        durations = [
+            r["duration_s"] for r in rows if r["status_group"] == "ok" and r["duration_s"] is not None
+        ]
         delays = [r["start_delay_s"] for r in rows if r["start_delay_s"] is not None]
         job_daily.append(
             (
@@ -175,14 +178,18 @@ def marts(runs: list[dict[str, Any]], nodes: bool = True) -> dict[str, list[tupl
     trend = []
     for job in sorted({r["job_name"] for r in runs}):
         finished = sorted(
-            (r for r in runs if r["job_name"] == job and r["duration_s"] is not None),
+            (
+                r
+                for r in runs
+                if r["job_name"] == job and r["status_group"] == "ok" and r["duration_s"] is not None
+            ),
             key=lambda r: r["planned_at"],
         )
         cut = NOW - timedelta(days=3)
         earlier = statistics.median(r["duration_s"] for r in finished if r["planned_at"] < cut)
         recent = statistics.median(r["duration_s"] for r in finished if r["planned_at"] >= cut)
-        ratio = recent / earlier - 1
-        trend.append((PROJECT, WORKSPACE, job, earlier, recent, ratio, ratio > 0.2))
+        ratio = recent / earlier  # the dbt model's change_ratio
+        trend.append((PROJECT, WORKSPACE, job, earlier, recent, ratio, ratio >= 1.2))
     failing_nodes = []
     if nodes:
         for job in JOBS:

@@ -9,13 +9,14 @@ import re
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 import report_marts
-from dlf_report import ReportError, write_report
-from dlf_report.warehouse import progress
+from dlf_report import ReportError, charts, marts, write_report
+from dlf_report.warehouse import open_duckdb, progress
 
 ALL_CHARTS = ("runs-per-day", "duration", "timeline", "failing-jobs", "failing-nodes")
 DLF_REPORT = Path(sys.executable).with_name("dlf-report")
@@ -211,3 +212,28 @@ def test_progress_is_silent_for_fast_work_and_speaks_for_slow() -> None:
 def test_report_error_is_raised_to_callers(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="does not exist"):
         write_report(tmp_path / "none.duckdb", tmp_path / "r.html")
+
+
+def test_timeline_is_the_day_up_to_the_last_moment_known(tmp_path: Path) -> None:
+    """The Gantt's axis is the 24 h up to the latest plan/start/end time; it also shows a
+    PatchData run planned in that day that ran days before (as the simulator makes them) and a
+    run still waiting since long ago, without the axis stretching to them."""
+    tables = report_marts.realistic()
+    runs = tables["runs"]
+    last_seen = max(t for row in runs for t in row[7:10] if t is not None)
+    patch = (*runs[0][:3], 99, "success", "ok", 5, last_seen - timedelta(hours=2))
+    patch += (last_seen - timedelta(days=10), last_seen - timedelta(days=10, seconds=-120), 120.0, None)
+    tables["runs"] = [*runs, patch]
+    path = tmp_path / "patch.duckdb"
+    report_marts.make_duckdb(path, tables)
+
+    data = marts.read(open_duckdb(path))
+    assert data.timeline_end == last_seen.replace(tzinfo=UTC)
+    shown = {run.instance_id for run in data.timeline}
+    assert "99" in shown
+    assert "1000004" in shown  # waiting for 14 days
+    figure = charts.timeline(data.timeline, data.timeline_end)
+    assert figure is not None
+    start, end = (datetime.fromisoformat(edge) for edge in figure.layout.xaxis.range)
+    assert end - start == timedelta(days=1, minutes=20)
+    assert start == (last_seen - timedelta(days=1)).replace(microsecond=0)

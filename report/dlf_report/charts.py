@@ -6,7 +6,7 @@ Each builder returns None when it has nothing to draw, and the page says "no dat
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import plotly.graph_objects as go
 
@@ -105,7 +105,8 @@ def iso(moment: datetime) -> str:
 
 
 def timeline(runs: list[Run], end: datetime | None) -> go.Figure | None:
-    """A Gantt of the last day: plan → start (grey, the wait) and start → end (by outcome).
+    """A Gantt of the day up to ``end``: plan → start (grey, the wait) and start → end (by
+    outcome); what lies outside the day is cut off by the axis range.
 
     Horizontal bars on a date axis with ``base`` = start and length in ms, which is what
     plotly.express.timeline draws, without needing pandas."""
@@ -132,14 +133,15 @@ def timeline(runs: list[Run], end: datetime | None) -> go.Figure | None:
             orientation="h",
             y=[run.job for run in started],
             base=[iso(run.started_at) for run in started if run.started_at],
-            # A run at least a pixel wide; an open one runs to the last moment seen.
+            # An open run reaches the last moment seen; every run is drawn at least 1/400 of
+            # the day wide (3.6 min), so a short or just-started one stays visible.
             x=[
-                max(((run.ended_at or end) - run.started_at).total_seconds() * 1000, 1000.0)
+                max(((run.ended_at or end) - run.started_at).total_seconds() * 1000, 216_000.0)
                 for run in started
                 if run.started_at
             ],
             name=GROUP_NAMES[group],
-            marker_color=[STATUS_COLOURS.get(run.status, GROUP_COLOURS[group]) for run in started],
+            marker_color=GROUP_COLOURS[group],
             customdata=[
                 [run.instance_id, run.status, iso(run.ended_at) if run.ended_at else "not yet"]
                 for run in started
@@ -151,7 +153,7 @@ def timeline(runs: list[Run], end: datetime | None) -> go.Figure | None:
     figure.update_layout(
         LAYOUT,
         barmode="overlay",
-        xaxis_type="date",
+        xaxis={"type": "date", "range": [iso(end - timedelta(days=1)), iso(end + timedelta(minutes=20))]},
         yaxis={"categoryorder": "array", "categoryarray": jobs, "automargin": True},
         height=max(320, 30 * len(jobs) + 140),
     )

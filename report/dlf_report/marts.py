@@ -16,6 +16,7 @@ S = MARTS_SCHEMA
 OPEN_INSTANCES_SHOWN = 100
 TOP_FAILING_JOBS = 10
 TOP_FAILING_NODES = 15
+TIMELINE_RUNS = 5000  # a readable Gantt has far fewer; the cap keeps a huge backlog from the page
 
 
 def seconds_of(column: str) -> str:
@@ -186,6 +187,24 @@ def read(warehouse: Warehouse) -> ReportData:
                 ORDER BY change_ratio DESC, job_name""",
         )
     ]
+    # The last day: the 24 h up to the last moment the warehouse knows of (not the clock, so an
+    # old warehouse still shows its last day), every run planned, started, ended or still open
+    # in it. A PatchData run can be planned days after it ran, so plan time alone is not enough.
+    timeline_rows = warehouse.rows(
+        "the last day's runs (dlf_marts.runs)",
+        f"""WITH bounds AS (
+                SELECT GREATEST(MAX(planned_at), MAX(started_at), MAX(ended_at)) AS last_seen
+                FROM {S}.runs)
+            SELECT project_id, workspace, job_name, instance_id, status, status_group,
+                   {seconds_of("planned_at")}, {seconds_of("started_at")},
+                   {seconds_of("ended_at")}, duration_s, {seconds_of("last_seen")}
+            FROM {S}.runs CROSS JOIN bounds
+            WHERE planned_at > last_seen - INTERVAL '1 day'
+               OR started_at > last_seen - INTERVAL '1 day'
+               OR ended_at > last_seen - INTERVAL '1 day'
+               OR status_group = 'open'
+            ORDER BY job_name, planned_at LIMIT {TIMELINE_RUNS}""",
+    )
     timeline = [
         Run(
             job=label(r[0], r[1], r[2]),
@@ -197,17 +216,8 @@ def read(warehouse: Warehouse) -> ReportData:
             ended_at=epoch(r[8]),
             duration_s=number(r[9]),
         )
-        for r in warehouse.rows(
-            "the last day's runs (dlf_marts.runs)",
-            f"""SELECT project_id, workspace, job_name, instance_id, status, status_group,
-                       {seconds_of("planned_at")}, {seconds_of("started_at")},
-                       {seconds_of("ended_at")}, duration_s
-                FROM {S}.runs
-                WHERE planned_at > (SELECT MAX(planned_at) FROM {S}.runs) - INTERVAL '1 day'
-                ORDER BY job_name, planned_at""",
-        )
+        for r in timeline_rows
     ]
-    moments = [t for run in timeline for t in (run.planned_at, run.started_at, run.ended_at) if t]
     failing_jobs = [
         FailingJob(label(r[0], r[1], r[2]), int(r[3]), int(r[4]))
         for r in warehouse.rows(
@@ -246,7 +256,7 @@ def read(warehouse: Warehouse) -> ReportData:
         job_days=job_days,
         rising=rising,
         timeline=timeline,
-        timeline_end=max(moments) if moments else None,
+        timeline_end=epoch(timeline_rows[0][10]) if timeline_rows else None,
         failing_jobs=failing_jobs,
         open_instances=open_instances,
         open_count=int(open_rows[0][8]) if open_rows else 0,

@@ -113,8 +113,9 @@ def sections(data: ReportData) -> list[Section]:
         chart_section(
             "timeline",
             "The last day's runs",
-            f"Plan → start (grey: waiting) → end of each run planned in the 24 h up to "
-            f"{when(data.totals.last_planned)}; an open run reaches the last moment seen.",
+            f"Every run planned, started, ended or still open in the 24 h up to "
+            f"{when(data.timeline_end)}, the last moment the warehouse knows of: plan → start "
+            "(grey: waiting), start → end by outcome; an open run reaches that moment.",
             charts.timeline(data.timeline, data.timeline_end),
             "no runs in the last day.",
         ),
@@ -151,7 +152,8 @@ def sections(data: ReportData) -> list[Section]:
                 trend.job,
                 f"{trend.earlier_p50_s:.0f}" if trend.earlier_p50_s is not None else "-",
                 f"{trend.recent_p50_s:.0f}" if trend.recent_p50_s is not None else "-",
-                f"{trend.change_ratio:+.0%}" if trend.change_ratio is not None else "-",
+                # change_ratio is recent / earlier (the dbt model's), 1.3 = 30 % slower.
+                f"{trend.change_ratio:.2f}" if trend.change_ratio is not None else "-",
             ]
             for trend in data.rising
         ]
@@ -160,7 +162,9 @@ def sections(data: ReportData) -> list[Section]:
                 "rising",
                 "Jobs that got slower",
                 "Median run time of the recent runs against the earlier ones (dlf_marts.duration_trend).",
-                table(["job", "earlier median (s)", "recent median (s)", "change"], rows, {1, 2, 3}),
+                table(
+                    ["job", "earlier median (s)", "recent median (s)", "recent / earlier"], rows, {1, 2, 3}
+                ),
                 chart=False,
             )
         )
