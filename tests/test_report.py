@@ -237,3 +237,18 @@ def test_timeline_is_the_day_up_to_the_last_moment_known(tmp_path: Path) -> None
     start, end = (datetime.fromisoformat(edge) for edge in figure.layout.xaxis.range)
     assert end - start == timedelta(days=1, minutes=20)
     assert start == (last_seen - timedelta(days=1)).replace(microsecond=0)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        ((), "one of the arguments --duckdb --postgres is required"),
+        (("--duckdb", "x.duckdb", "--postgres"), "argument --postgres: not allowed with argument --duckdb"),
+        (("--duckdb", "x.duckdb", "--progress-after", "-1"), "argument --progress-after: invalid"),
+        (("--duckdb", "x.duckdb", "--colour"), "unrecognized arguments: --colour"),
+    ],
+)
+def test_usage_mistakes_are_one_line(args: tuple[str, ...], said: str) -> None:
+    line = one_error_line(run_report(*args))
+    assert said in line
+    assert line.endswith("(see dlf-report --help)")

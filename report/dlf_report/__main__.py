@@ -7,16 +7,34 @@ dlf-report --postgres ["host=... dbname=..." | postgresql://...]   # empty: PG* 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from dlf_report import ReportError, write_report
 from dlf_report.warehouse import open_postgres, progress_line
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage mistake told in one line and exit code 1 like every other error
+    (argparse's own: the usage block and exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"dlf-report: {message} (see dlf-report --help)\n")
+
+
+def seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also NaN
+        raise ValueError(text)
+    return value
+
+
+seconds.__name__ = "number of seconds"  # argparse names the type in its message
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="dlf-report",
         description="Write a self-contained HTML report of DataArts Factory job runs from the "
         "dbt marts (schema dlf_marts) of a DuckDB or PostgreSQL warehouse.",
@@ -36,8 +54,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--progress-after",
-        type=float,
-        default=float(os.environ.get("DLF_REPORT_PROGRESS_AFTER", "2")),
+        type=seconds,
+        default=2.0,
         metavar="SECONDS",
         help="say on stderr which query is running once one takes longer (default 2)",
     )
