@@ -3,7 +3,8 @@
 # plugins, start the simulated DataArts Factory API with three months of demo instances, run
 # `meltano run tap-dlf-instances target-duckdb`, let time pass in the simulator (running
 # instances finish, late PatchData and manual runs and new instances arrive), run again from
-# Meltano's state, and summarise what is in DuckDB.
+# Meltano's state, write the HTML report of the dbt marts (output/report.html), and summarise
+# what is in DuckDB.
 #
 # Every run starts clean: a new warehouse file and no Meltano state for the `sim` job.
 #   DLF_SIM_PORT   port of the simulated API (default 18765, the `sim` environment's)
@@ -98,7 +99,17 @@ step "Run 2: meltano run tap-dlf-instances target-duckdb (incremental, from Melt
 run_pipeline 2
 stop_simulator
 
+# The report of the dbt marts, after the transform stage (`meltano run dbt-duckdb:build`) has
+# built them: Meltano's utility dlf-report (report/, installed by `meltano install`).
+REPORT=$OUT/report.html
+step "Report: meltano invoke dlf-report (the marts of ${WAREHOUSE#"$ROOT"/} into ${REPORT#"$ROOT"/})"
+t0=$SECONDS
+"$MELTANO" invoke dlf-report --duckdb "$WAREHOUSE" --out "$REPORT" >"$LOGS/report.log" 2>&1 \
+    || fail "the report failed:" "$LOGS/report.log"
+step "  done in $((SECONDS - t0)) s: $(grep -o 'wrote .*' "$LOGS/report.log" | tail -n 1 | sed "s#$ROOT/##")"
+
 echo
 "$PY" scripts/warehouse.py summary "$WAREHOUSE" --before "$OUT/run1.duckdb"
 echo
+echo "The report: ${REPORT#"$ROOT"/} (one file, opens offline in any browser)"
 echo "Query it yourself: $PY -c \"import duckdb; print(duckdb.connect('${WAREHOUSE#"$ROOT"/}').sql('from dlf.instances limit 5'))\""

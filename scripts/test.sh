@@ -22,15 +22,16 @@ interpreter() {
   return 1
 }
 
-echo "== .venv: Meltano, the tap, and the test tools"
-# The same environment the main job uses (scripts/pipeline_env.sh), plus the dev extras.
+echo "== .venv: Meltano, the tap, the report and the test tools"
+# The same environment the main job uses (scripts/pipeline_env.sh), plus the dev extras and the
+# report package (report/, its own distribution: the tap does not depend on it).
 VENV=$(bash scripts/pipeline_env.sh)
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 \
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e "./report[postgres]" 2>&1 \
   | { grep -v "^WARNING: Location" || true; }
 export PATH="$VENV/bin:$PATH"
 
 echo "== ruff"
-SOURCES=(tap_dlf_instances tests scripts)
+SOURCES=(tap_dlf_instances report tests scripts)
 [ -d benchmarks ] && SOURCES+=(benchmarks)
 ruff check "${SOURCES[@]}"
 ruff format --check "${SOURCES[@]}"
@@ -54,7 +55,7 @@ for version in $PYTHON_VERSIONS; do
   echo "== pytest -m 'not slow' on Python $version"
   python=$(interpreter "$version")
   [[ -x .venv-$version/bin/python ]] || "$python" -m venv ".venv-$version"
-  ".venv-$version/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 \
+  ".venv-$version/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e "./report[postgres]" 2>&1 \
     | { grep -v "^WARNING: Location" || true; }
   ".venv-$version/bin/python" -m pytest -m "not slow" -q -p no:cacheprovider
 done

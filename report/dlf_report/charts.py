@@ -1,0 +1,213 @@
+"""The report's charts as plotly figures (plotly.graph_objects: no pandas needed).
+
+Each builder returns None when it has nothing to draw, and the page says "no data" instead.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import plotly.graph_objects as go
+
+from dlf_report.marts import DayStatus, FailingJob, FailingNode, JobDay, Run, Trend
+
+# The API's statuses, in the order a reader expects them, with colours that say their group.
+STATUS_COLOURS = {
+    "success": "#2e9d4f",
+    "fail": "#d64545",
+    "running-exception": "#e8833a",
+    "manual-stop": "#9467bd",
+    "skip-by-depend": "#8c8c8c",
+    "running": "#3b82c4",
+    "waiting": "#9ecae1",
+    "freeze": "#bcbd22",
+    "pause": "#c7c7c7",
+}
+GROUP_COLOURS = {"ok": "#2e9d4f", "failed": "#d64545", "open": "#3b82c4"}
+GROUP_NAMES = {"ok": "ended ok", "failed": "failed", "open": "still open"}
+WAIT_COLOUR = "#d9d9d9"
+LAYOUT = {
+    "template": "plotly_white",
+    "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
+    "legend": {"orientation": "h", "y": -0.2},
+    "font": {"family": "system-ui, -apple-system, 'Segoe UI', sans-serif", "size": 12},
+}
+
+
+def status_order(status: str) -> tuple[int, str]:
+    order = list(STATUS_COLOURS)
+    return (order.index(status) if status in order else len(order), status)
+
+
+def runs_per_day(rows: list[DayStatus]) -> go.Figure | None:
+    if not rows:
+        return None
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    groups: dict[str, str] = {}
+    for row in rows:
+        counts[row.status][row.day.isoformat()] = row.runs
+        groups[row.status] = row.status_group
+    figure = go.Figure()
+    for status in sorted(counts, key=status_order):
+        days = sorted(counts[status])
+        figure.add_bar(
+            x=days,
+            y=[counts[status][day] for day in days],
+            name=status,
+            marker_color=STATUS_COLOURS.get(status, GROUP_COLOURS.get(groups[status], "#7f7f7f")),
+            hovertemplate="%{x}: %{y} " + status + "<extra></extra>",
+        )
+    figure.update_layout(LAYOUT, barmode="stack", yaxis_title="runs", xaxis_type="date", height=380)
+    return figure
+
+
+def duration_unit(seconds: list[float]) -> tuple[float, str]:
+    """Seconds, minutes or hours, whichever keeps the axis readable."""
+    largest = max(seconds, default=0.0)
+    if largest >= 3 * 3600:
+        return 3600.0, "h"
+    if largest >= 180:
+        return 60.0, "min"
+    return 1.0, "s"
+
+
+def duration_per_job(rows: list[JobDay], rising: list[Trend]) -> go.Figure | None:
+    rows = [row for row in rows if row.p50_duration_s is not None]
+    if not rows:
+        return None
+    divisor, unit = duration_unit([row.p50_duration_s or 0.0 for row in rows])
+    rising_jobs = {trend.job for trend in rising}
+    per_job: dict[str, list[JobDay]] = defaultdict(list)
+    for row in rows:
+        per_job[row.job].append(row)
+    figure = go.Figure()
+    for job in sorted(per_job, key=lambda name: (name not in rising_jobs, name)):
+        days = sorted(per_job[job], key=lambda row: row.day)
+        figure.add_scatter(
+            x=[row.day.isoformat() for row in days],
+            y=[(row.p50_duration_s or 0.0) / divisor for row in days],
+            customdata=[row.runs for row in days],
+            mode="lines+markers",
+            marker_size=4,
+            name=f"{job} ▲ rising" if job in rising_jobs else job,
+            line_width=3 if job in rising_jobs else 1.5,
+            hovertemplate=f"{job}<br>%{{x}}: median %{{y:.1f}} {unit} over %{{customdata}} runs<extra></extra>",
+        )
+    figure.update_layout(
+        LAYOUT, yaxis_title=f"median run time per day ({unit})", xaxis_type="date", height=420
+    )
+    return figure
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def timeline(runs: list[Run], end: datetime | None) -> go.Figure | None:
+    """A Gantt of the day up to ``end``: plan → start (grey, the wait) and start → end (by
+    outcome); what lies outside the day is cut off by the axis range.
+
+    Horizontal bars on a date axis with ``base`` = start and length in ms, which is what
+    plotly.express.timeline draws, without needing pandas."""
+    if not runs or end is None:
+        return None
+    figure = go.Figure()
+    waits = [run for run in runs if (run.started_at or end) > run.planned_at]
+    figure.add_bar(
+        orientation="h",
+        y=[run.job for run in waits],
+        base=[iso(run.planned_at) for run in waits],
+        x=[((run.started_at or end) - run.planned_at).total_seconds() * 1000 for run in waits],
+        name="waiting (plan → start)",
+        marker_color=WAIT_COLOUR,
+        customdata=[[run.instance_id, run.status, iso(run.planned_at)] for run in waits],
+        hovertemplate="%{y} #%{customdata[0]}<br>planned %{customdata[2]}, %{customdata[1]}"
+        "<br>waited %{x:,.0f} ms<extra></extra>",
+    )
+    for group in ("ok", "failed", "open"):
+        started = [run for run in runs if run.status_group == group and run.started_at is not None]
+        if not started:
+            continue
+        figure.add_bar(
+            orientation="h",
+            y=[run.job for run in started],
+            base=[iso(run.started_at) for run in started if run.started_at],
+            # An open run reaches the last moment seen; every run is drawn at least 1/400 of
+            # the day wide (3.6 min), so a short or just-started one stays visible.
+            x=[
+                max(((run.ended_at or end) - run.started_at).total_seconds() * 1000, 216_000.0)
+                for run in started
+                if run.started_at
+            ],
+            name=GROUP_NAMES[group],
+            marker_color=GROUP_COLOURS[group],
+            customdata=[
+                [run.instance_id, run.status, iso(run.ended_at) if run.ended_at else "not yet"]
+                for run in started
+            ],
+            hovertemplate="%{y} #%{customdata[0]}: %{customdata[1]}<br>started %{base}"
+            "<br>ended %{customdata[2]}<extra></extra>",
+        )
+    jobs = sorted({run.job for run in runs}, reverse=True)
+    figure.update_layout(
+        LAYOUT,
+        barmode="overlay",
+        xaxis={"type": "date", "range": [iso(end - timedelta(days=1)), iso(end + timedelta(minutes=20))]},
+        yaxis={"categoryorder": "array", "categoryarray": jobs, "automargin": True},
+        height=max(320, 30 * len(jobs) + 140),
+    )
+    return figure
+
+
+def failing_jobs(rows: list[FailingJob]) -> go.Figure | None:
+    if not rows:
+        return None
+    rows = sorted(rows, key=lambda row: row.failures)  # largest at the top of a horizontal bar
+    figure = go.Figure(
+        go.Bar(
+            orientation="h",
+            y=[row.job for row in rows],
+            x=[row.failures for row in rows],
+            marker_color=GROUP_COLOURS["failed"],
+            text=[f"{row.failures} of {row.runs} ({row.failures / max(row.runs, 1):.0%})" for row in rows],
+            textposition="auto",
+            hovertemplate="%{y}: %{text}<extra></extra>",
+            name="failures",
+        )
+    )
+    figure.update_layout(
+        LAYOUT,
+        xaxis_title="failed runs",
+        yaxis_automargin=True,
+        showlegend=False,
+        height=max(260, 30 * len(rows) + 110),
+    )
+    return figure
+
+
+def failing_nodes(rows: list[FailingNode]) -> go.Figure | None:
+    if not rows:
+        return None
+    rows = sorted(rows, key=lambda row: row.failures)
+    figure = go.Figure(
+        go.Bar(
+            orientation="h",
+            y=[f"{row.job} / {row.node}" for row in rows],
+            x=[row.failures for row in rows],
+            marker_color=STATUS_COLOURS["running-exception"],
+            text=[f"{row.failures} of {row.node_runs}" for row in rows],
+            textposition="auto",
+            customdata=[iso(row.last_failed_at) if row.last_failed_at else "-" for row in rows],
+            hovertemplate="%{y}: %{text} failed, last %{customdata}<extra></extra>",
+            name="failures",
+        )
+    )
+    figure.update_layout(
+        LAYOUT,
+        xaxis_title="failed node runs",
+        yaxis_automargin=True,
+        showlegend=False,
+        height=max(260, 30 * len(rows) + 110),
+    )
+    return figure
