@@ -3,7 +3,8 @@
 # plugins, start the simulated DataArts Factory API with three months of demo instances, run
 # `meltano run tap-dlf-instances target-duckdb`, let time pass in the simulator (running
 # instances finish, late PatchData and manual runs and new instances arrive), run again from
-# Meltano's state, and summarise what is in DuckDB.
+# Meltano's state, transform with dbt (`dbt-duckdb:build`: staging models, the marts in schema
+# dlf_marts, dbt's tests) and summarise what is in DuckDB.
 #
 # Every run starts clean: a new warehouse file and no Meltano state for the `sim` job.
 #   DLF_SIM_PORT   port of the simulated API (default 18765, the `sim` environment's)
@@ -98,7 +99,14 @@ step "Run 2: meltano run tap-dlf-instances target-duckdb (incremental, from Melt
 run_pipeline 2
 stop_simulator
 
+step "Transform: meltano invoke dbt-duckdb:build (staging models, marts in schema dlf_marts, dbt tests)"
+t0=$SECONDS
+"$MELTANO" invoke dbt-duckdb:build >"$LOGS/transform.log" 2>&1 || fail "dbt build failed:" "$LOGS/transform.log"
+built=$(grep -o 'Done\. PASS=[0-9]* WARN=[0-9]* ERROR=[0-9]*' "$LOGS/transform.log" | tail -n 1)
+step "  done in $((SECONDS - t0)) s: ${built#Done. } (log: ${LOGS#"$ROOT"/}/transform.log)"
+
 echo
 "$PY" scripts/warehouse.py summary "$WAREHOUSE" --before "$OUT/run1.duckdb"
 echo
 echo "Query it yourself: $PY -c \"import duckdb; print(duckdb.connect('${WAREHOUSE#"$ROOT"/}').sql('from dlf.instances limit 5'))\""
+echo "The marts:         $PY -c \"import duckdb; print(duckdb.connect('${WAREHOUSE#"$ROOT"/}').sql('from dlf_marts.job_daily order by day desc limit 5'))\""

@@ -336,6 +336,16 @@ def run_twice(
 # --- what the dbt marts must hold ------------------------------------------------------------
 
 FINAL_FAILED = ("fail", "manual-stop", "skip-by-depend")
+# The marts' columns the report reads (the shared contract of issue 9), in this order.
+MART_COLUMNS = {
+    "runs": "project_id workspace job_name instance_id status status_group instance_type planned_at "
+    "started_at ended_at duration_s start_delay_s",
+    "job_daily": "project_id workspace job_name day runs successes failures open_runs p50_duration_s "
+    "p95_duration_s p95_start_delay_s",
+    "open_instances": "project_id workspace job_name instance_id status planned_at started_at age_s",
+    "duration_trend": "project_id workspace job_name earlier_p50_s recent_p50_s change_ratio is_rising",
+    "failing_nodes": "project_id workspace job_name node_name node_runs failures last_failed_at",
+}
 
 
 def status_group(status: str) -> str:
@@ -371,6 +381,16 @@ def check_marts(pipeline: Pipeline, env: dict[str, str], where: list[str], raw: 
 
     def mart(name: str) -> list[dict[str, Any]]:
         return pipeline.sql(where, env, f"SELECT * FROM dlf_marts.{name}")
+
+    for name, expected_columns in MART_COLUMNS.items():
+        found = pipeline.sql(
+            where,
+            env,
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'dlf_marts' "
+            f"AND table_name = '{name}' ORDER BY ordinal_position",
+        )
+        names = [row["column_name"] for row in found]
+        assert names[: len(expected_columns.split())] == expected_columns.split(), (name, names)
 
     instances = {(row["job_name"], int(row["instance_id"])): row for row in raw}
     ms = {
@@ -500,7 +520,11 @@ def check_operations_tables(
 ) -> None:
     """dbt builds with the operations-data tables present (failing_nodes from node runs) and
     absent (typed, empty staging models and failing_nodes)."""
-    drop = [f"DROP TABLE IF EXISTS dlf.{table}" for table in ("patch_data", "instance_nodes", "alarms")]
+    # PostgreSQL's views (the staging models) depend on their tables: CASCADE drops them too.
+    cascade = " CASCADE" if dialect == "postgres" else ""
+    drop = [
+        f"DROP TABLE IF EXISTS dlf.{table}{cascade}" for table in ("patch_data", "instance_nodes", "alarms")
+    ]
     pipeline.sql(where, env, *drop, *operations_tables(dialect, project_id))
     pipeline.dbt(transformer, "build", env)
     failing = pipeline.sql(where, env, "SELECT * FROM dlf_marts.failing_nodes")
