@@ -3,7 +3,8 @@
 # plugins, start the simulated DataArts Factory API with three months of demo instances, run
 # `meltano run tap-dlf-instances target-duckdb`, let time pass in the simulator (running
 # instances finish, late PatchData and manual runs and new instances arrive), run again from
-# Meltano's state, write the HTML report of the dbt marts (output/report.html), and summarise
+# Meltano's state, transform with dbt (`dbt-duckdb:build`: staging models, the marts in schema
+# dlf_marts, dbt's tests), write the HTML report of the marts (output/report.html), and summarise
 # what is in DuckDB.
 #
 # Every run starts clean: a new warehouse file and no Meltano state for the `sim` job.
@@ -24,13 +25,15 @@ step() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 fail() { echo "demo.sh: $1" >&2; [[ -n ${2:-} && -f $2 ]] && tail -n 30 "$2" >&2; exit 1; }
 
 mkdir -p "$OUT" "$LOGS"
+EXTRACT_LOAD_S=0
 step "Preparing the pipeline environment (Meltano, plugins) ..."
 started=$SECONDS
 VENV=$(scripts/pipeline_env.sh) || fail "could not create the pipeline environment."
 PY=$VENV/bin/python
 MELTANO=$VENV/bin/meltano
 "$MELTANO" install >"$LOGS/install.log" 2>&1 || fail "meltano install failed:" "$LOGS/install.log"
-step "  ready in $((SECONDS - started)) s ($VENV, .meltano/)"
+INSTALL_S=$((SECONDS - started))
+step "  ready in $INSTALL_S s ($VENV, .meltano/)"
 
 # A clean start: no warehouse, no state for this job.
 rm -f "$WAREHOUSE" "$WAREHOUSE.wal" "$OUT/run1.duckdb"
@@ -76,6 +79,7 @@ run_pipeline() {
     local loaded
     loaded=$(grep -o "Loading [0-9]* rows into '\"[^\"]*\".\"dlf\".\"instances\"'" "$LOGS/run$n.log" \
         | awk '{s += $2} END {print s + 0}')
+    EXTRACT_LOAD_S=$((EXTRACT_LOAD_S + SECONDS - t0))
     step "  done in $((SECONDS - t0)) s: $loaded instance rows loaded (log: ${LOGS#"$ROOT"/}/run$n.log)"
 }
 
@@ -99,6 +103,13 @@ step "Run 2: meltano run tap-dlf-instances target-duckdb (incremental, from Melt
 run_pipeline 2
 stop_simulator
 
+step "Transform: meltano invoke dbt-duckdb:build (staging models, marts in schema dlf_marts, dbt tests)"
+t0=$SECONDS
+"$MELTANO" invoke dbt-duckdb:build >"$LOGS/transform.log" 2>&1 || fail "dbt build failed:" "$LOGS/transform.log"
+TRANSFORM_S=$((SECONDS - t0))
+built=$(grep -o 'Done\. PASS=[0-9]* WARN=[0-9]* ERROR=[0-9]*' "$LOGS/transform.log" | tail -n 1)
+step "  done in $((SECONDS - t0)) s: ${built#Done. } (log: ${LOGS#"$ROOT"/}/transform.log)"
+
 # The report of the dbt marts, after the transform stage (`meltano run dbt-duckdb:build`) has
 # built them: Meltano's utility dlf-report (report/, installed by `meltano install`).
 REPORT=$OUT/report.html
@@ -106,10 +117,13 @@ step "Report: meltano invoke dlf-report (the marts of ${WAREHOUSE#"$ROOT"/} into
 t0=$SECONDS
 "$MELTANO" invoke dlf-report --duckdb "$WAREHOUSE" --out "$REPORT" >"$LOGS/report.log" 2>&1 \
     || fail "the report failed:" "$LOGS/report.log"
+REPORT_S=$((SECONDS - t0))
 step "  done in $((SECONDS - t0)) s: $(grep -o 'wrote .*' "$LOGS/report.log" | tail -n 1 | sed "s#$ROOT/##")"
 
 echo
 "$PY" scripts/warehouse.py summary "$WAREHOUSE" --before "$OUT/run1.duckdb"
 echo
+echo "Wall time by stage: install ${INSTALL_S} s, extract+load ${EXTRACT_LOAD_S} s (two runs), transform ${TRANSFORM_S} s, report ${REPORT_S} s; ${SECONDS} s in all."
 echo "The report: ${REPORT#"$ROOT"/} (one file, opens offline in any browser)"
 echo "Query it yourself: $PY -c \"import duckdb; print(duckdb.connect('${WAREHOUSE#"$ROOT"/}').sql('from dlf.instances limit 5'))\""
+echo "The marts:         $PY -c \"import duckdb; print(duckdb.connect('${WAREHOUSE#"$ROOT"/}').sql('from dlf_marts.job_daily order by day desc limit 5'))\""
