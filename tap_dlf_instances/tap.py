@@ -22,6 +22,7 @@ from singer_sdk.exceptions import ConfigValidationError, MapExpressionError, Str
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
 from tap_dlf_instances import scrubbing
+from tap_dlf_instances.alarms import AlarmsStream
 from tap_dlf_instances.auth.authenticators import DLFAuth, build_authenticator
 from tap_dlf_instances.client import CredentialsGate
 from tap_dlf_instances.errors import ConfigError, TapDLFError
@@ -367,8 +368,8 @@ class TapDLFInstances(Tap):
         unique = list(dict.fromkeys(names))
         return [name for name in unique if shard_of(name, settings.shard_count) == settings.shard_index]
 
-    def discover_streams(self) -> list[JobsStream | InstancesStream]:
-        return [JobsStream(self), InstancesStream(self)]
+    def discover_streams(self) -> list[JobsStream | InstancesStream | AlarmsStream]:
+        return [JobsStream(self), InstancesStream(self), AlarmsStream(self)]
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """The SDK writes the STATE and exits 0; exit 128 + the signal's number instead, so a
