@@ -18,6 +18,7 @@ of ``total`` stops it there, so the next sync reads that window again.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
@@ -155,10 +156,14 @@ class AlarmsStream(DLFStream):
 
     def __init__(self, tap: TapDLFInstances) -> None:
         super().__init__(tap)
-        # This route's own reading of `offset` (see the module docstring).
-        self._offset_reading = OffsetReading(self.settings.offset_mode)
         self._window: Window | None = None  # the window being read (the paginator names it)
         self._window_fell_short = False
+
+    @functools.cached_property
+    def _offset_reading(self) -> OffsetReading:
+        """This route's own reading of ``offset`` (see the module docstring); made when the
+        first window is read, as the settings are not known at discovery."""
+        return OffsetReading(self.settings.offset_mode)
 
     # Requests
 
