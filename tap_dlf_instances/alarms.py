@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -233,8 +233,9 @@ class AlarmsStream(DLFStream):
     def _emit(self, state: dict[str, Any]) -> Iterator[dict[str, Any]]:
         shaper = AlarmShaper(project_id=self.settings.project_id, workspace=self.settings.workspace)
         seen: set[str] = set()  # alarms are few (one per failed run): the run's keys fit in memory
+        wanted = self._wanted_jobs()
         moving = True
-        emitted = 0
+        emitted = left_out = 0
         for window in self._windows(state):
             self._window, self._window_fell_short = window, False
             for row in self.request_records({"window": window}):
@@ -245,6 +246,9 @@ class AlarmsStream(DLFStream):
                 if key is None or key in seen:
                     continue
                 seen.add(key)
+                if not wanted(record["job_name"]):
+                    left_out += 1
+                    continue
                 emitted += 1
                 yield record
             if self._window_fell_short:
@@ -256,10 +260,30 @@ class AlarmsStream(DLFStream):
                 state["replication_key_value"] = min(window.end, self._sync_started_ms)
                 self._write_state_message()
         self.log(
-            "Alarms: %d emitted%s.",
+            "Alarms: %d emitted%s%s.",
             emitted,
+            f", {left_out} of jobs not configured or of other shards left out" if left_out else "",
             f", {shaper.dropped} rows without their key dropped" if shaper.dropped else "",
         )
+
+    def _wanted_jobs(self) -> Callable[[str], bool]:
+        """Which jobs' alarms this run emits. The API lists the whole workspace's; like the other
+        streams, a run keeps to the configured ``job_names`` (with the configured real-time
+        sub-jobs) and to its shard, so shards split the alarms without loading one twice."""
+        from tap_dlf_instances.tap import shard_of  # noqa: PLC0415  # tap.py imports this module
+
+        settings = self.settings
+        names: set[str] | None = None
+        if settings.job_names is not None:
+            names = set(settings.job_names)
+            names |= {f"{job}_{node}" for job, nodes in settings.realtime_job_nodes.items() for node in nodes}
+
+        def wanted(job_name: str) -> bool:
+            if names is not None and job_name not in names:
+                return False
+            return shard_of(job_name, settings.shard_count) == settings.shard_index
+
+        return wanted
 
     def _window_short(self) -> None:
         self._window_fell_short = True

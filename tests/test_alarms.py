@@ -38,7 +38,6 @@ def midnight_days_ago(days: int) -> datetime:
 def config_for(sim: SimulatedDLF, days: int = 70, **extra: Any) -> dict[str, Any]:
     return sim.tap_config() | {
         "start_date": midnight_days_ago(days).isoformat(),
-        "job_names": [JOB],  # instances of one job: the alarms are the workspace's
         "max_requests_per_second": 200,
         **extra,
     }
@@ -346,3 +345,28 @@ def test_demo_dataset_has_alarms_of_several_jobs():
     rows = workspace_alarms(dataset, dataset.default_workspace, now_ms())
     assert len({row["job_name"] for row in rows}) >= 3
     assert {row["remind_type"] for row in rows} == {1, 13}
+
+
+@pytest.mark.timeout(180)
+def test_configured_jobs_and_shards_keep_to_their_own_alarms(fast_sim, tap):
+    """The API lists the workspace's alarms: a run keeps those of its `job_names` (real-time
+    sub-jobs included) and of its shard, so two shards load each alarm exactly once."""
+    sub_job = "rt_clickstream_kafka_ingest"
+    config = config_for(
+        fast_sim, days=70, job_names=[JOB], realtime_job_nodes={"rt_clickstream": ["kafka_ingest"]}
+    )
+    started = now_ms()
+    run = tap(config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    start_ms = int(midnight_days_ago(70).timestamp() * 1000)
+    want = {key for key in expected(fast_sim, start_ms, started) if key[0] in (JOB, sub_job)}
+    got = keys(run.records["alarms"])
+    assert {key[0] for key in got} == {JOB, sub_job}
+    assert want <= set(got)
+    assert "left out" in run.stderr
+
+    shards = [tap(config_for(fast_sim, days=70, shard_index=i, shard_count=2)) for i in (0, 1)]
+    assert all(shard.returncode == 0 for shard in shards), shards[0].stderr[-2000:]
+    split = [keys(shard.records.get("alarms", [])) for shard in shards]
+    assert not set(split[0]) & set(split[1])
+    assert set(split[0]) | set(split[1]) >= expected(fast_sim, start_ms, started)
