@@ -32,6 +32,7 @@ from tap_dlf_instances.client import DLFStream, page_of
 from tap_dlf_instances.paging import OffsetPaginator, OffsetReading
 from tap_dlf_instances.records import _CONVERTERS, _MISSING, DEFAULT_WORKSPACE, _json_type
 from tap_dlf_instances.schemas import SOURCE_PROPERTIES
+from tap_dlf_instances.state_cadence import StateCadence
 from tap_dlf_instances.windows import Window, format_ms, plan_windows, to_ms, window_width_ms
 
 if TYPE_CHECKING:
@@ -158,6 +159,7 @@ class AlarmsStream(DLFStream):
         super().__init__(tap)
         self._window: Window | None = None  # the window being read (the paginator names it)
         self._window_fell_short = False
+        self._state_cadence = StateCadence()
 
     @functools.cached_property
     def _offset_reading(self) -> OffsetReading:
@@ -234,6 +236,9 @@ class AlarmsStream(DLFStream):
         shaper = AlarmShaper(project_id=self.settings.project_id, workspace=self.settings.workspace)
         seen: set[str] = set()  # alarms are few (one per failed run): the run's keys fit in memory
         wanted = self._wanted_jobs()
+        # The first window's STATE waits its second too: a stream of a few windows then adds
+        # one message, the SDK's at its end, to the run's one a second.
+        self._state_cadence.due()
         moving = True
         emitted = left_out = 0
         for window in self._windows(state):
@@ -258,7 +263,11 @@ class AlarmsStream(DLFStream):
             if moving:
                 state["replication_key"] = REPLICATION_KEY
                 state["replication_key_value"] = min(window.end, self._sync_started_ms)
-                self._write_state_message()
+                # The message at most about once a second, as for instances (state_cadence.py);
+                # the SDK writes the last one when the stream ends.
+                self.state_manager.is_flushed = False
+                if self._state_cadence.due():
+                    self._write_state_message()
         self.log(
             "Alarms: %d emitted%s%s.",
             emitted,

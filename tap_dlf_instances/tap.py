@@ -50,6 +50,7 @@ from tap_dlf_instances.writer import EncodedStateWriter, StateFlushingWriter
 
 if TYPE_CHECKING:
     from singer_sdk.plugin_base import _ConfigInput
+    from singer_sdk.streams import Stream
 
 
 def _bounded(name: str, description: str) -> th.Property[Any]:
@@ -371,6 +372,17 @@ class TapDLFInstances(Tap):
     def discover_streams(self) -> list[JobsStream | InstancesStream | AlarmsStream]:
         return [JobsStream(self), InstancesStream(self), AlarmsStream(self)]
 
+    @property
+    def streams(self) -> dict[str, Stream]:
+        """The SDK's streams in its order (by name), but with the streams around the runs
+        (``SYNC_LAST``) after the instances and jobs: the main table is read first, and a failing
+        add-on route cannot keep it from loading. (``load_streams``, where the SDK sorts, is final.)"""
+        streams = super().streams
+        order = sorted(streams, key=lambda name: name in SYNC_LAST)  # stable: by name otherwise
+        if list(streams) != order:
+            self._streams = streams = {name: streams[name] for name in order}
+        return streams
+
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """The SDK writes the STATE and exits 0; exit 128 + the signal's number instead, so a
         scheduler does not take an interrupted backfill for a finished one."""
@@ -426,6 +438,10 @@ class TapDLFInstances(Tap):
         config_input = super().cb_config(ctx, param, value)
         scrubbing.install(config_input.config)
         return config_input
+
+
+#: Streams synced after the others (see ``TapDLFInstances.load_streams``).
+SYNC_LAST = frozenset({"alarms"})
 
 
 def _refuse_batch_config(config: Mapping[str, Any]) -> None:
