@@ -117,7 +117,6 @@ def test_sdk_client_reads_the_same_alarms_as_the_tap(
     config = oracle_sim.tap_config() | {
         "start_date": start.isoformat(),
         "end_date": end.isoformat(),
-        "job_names": ["weekly_cleanup"],
         "max_requests_per_second": 50,
         "page_size": 20,  # several pages per window
     }
