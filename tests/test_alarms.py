@@ -13,9 +13,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
 from conftest import TapRun
 
-from tap_dlf_instances.simulator import SimulatedDLF, demo_dataset
+from tap_dlf_instances.simulator import (
+    DEFAULT_WORKSPACE_ID,
+    DEMO_PROJECT_ID,
+    DEMO_TOKEN,
+    SimulatedDLF,
+    demo_dataset,
+)
 from tap_dlf_instances.simulator.alarms import alarm_time_of, workspace_alarms
 
 DAY_MS = 86_400_000
@@ -370,3 +377,35 @@ def test_configured_jobs_and_shards_keep_to_their_own_alarms(fast_sim, tap):
     split = [keys(shard.records.get("alarms", [])) for shard in shards]
     assert not set(split[0]) & set(split[1])
     assert set(split[0]) | set(split[1]) >= expected(fast_sim, start_ms, started)
+
+
+# --- the simulated route itself -----------------------------------------------------------------
+
+
+def get_alarms(sim: SimulatedDLF, **params: Any) -> Any:
+    return requests.get(
+        f"{sim.url}/v2/{DEMO_PROJECT_ID}/factory/alarm-info",
+        params=params,
+        headers={"X-Auth-Token": DEMO_TOKEN, "workspace": DEFAULT_WORKSPACE_ID},
+        timeout=10,
+    )
+
+
+@pytest.mark.parametrize("alarm_reading", ["row", "page"])
+def test_the_route_checks_its_parameters_and_pages_as_configured(make_sim, alarm_reading):
+    sim = make_sim(rate_limit_per_user=None, alarm_offset_mode=alarm_reading)
+    end = now_ms()
+    start = end - 30 * DAY_MS
+    too_wide = get_alarms(sim, start_time=start - 1, end_time=end)
+    assert too_wide.status_code == 400
+    assert "one month" in too_wide.json()["error_msg"]
+    assert get_alarms(sim, start_time=start, end_time=end, limit=0).status_code == 400
+    assert get_alarms(sim, start_time=start, end_time=end, limit=1001).status_code == 400
+    assert get_alarms(sim, start_time="yesterday", end_time=end).status_code == 400
+    whole = get_alarms(sim, start_time=start, end_time=end, limit=1000).json()
+    assert whole["total"] == len(whole["alarm_info"]) > 10
+    times = [row["alarm_time"] for row in whole["alarm_info"]]
+    assert times == sorted(times, reverse=True)  # newest first
+    second = get_alarms(sim, start_time=start, end_time=end, limit=5, offset=1).json()["alarm_info"]
+    first_row = 1 if alarm_reading == "row" else 5
+    assert second == whole["alarm_info"][first_row : first_row + 5]
