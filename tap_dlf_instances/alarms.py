@@ -203,6 +203,14 @@ class AlarmsStream(DLFStream):
     def _windows(self, state: Mapping[str, Any]) -> list[Window]:
         settings = self.settings
         stored = Bookmark.from_state(state)
+        raw = state.get("replication_key_value")
+        if raw is not None and stored.watermark is None:
+            self.log(
+                "The alarms bookmark %s is not an alarm time in milliseconds; alarms are read "
+                "again from `start_date`.",
+                json.dumps(raw, default=str)[:40],
+                level=logging.WARNING,
+            )
         bookmark = pulled_back(Bookmark(watermark=stored.watermark), sync_started_ms=self._sync_started_ms)
         if bookmark.watermark != stored.watermark:
             self.log(

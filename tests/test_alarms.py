@@ -178,6 +178,19 @@ def test_a_bookmark_in_the_future_is_not_trusted_and_never_written(fast_sim, tap
 
 
 @pytest.mark.timeout(180)
+def test_a_bookmark_that_is_no_alarm_time_is_warned_about_and_read_from_start_date(fast_sim, tap):
+    state = {
+        "bookmarks": {"alarms": {"replication_key": "alarm_time", "replication_key_value": "2026-11-01"}}
+    }
+    run = tap(config_for(fast_sim, days=40), state=state)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert 'The alarms bookmark "2026-11-01" is not an alarm time' in run.stderr
+    start_ms = int(midnight_days_ago(40).timestamp() * 1000)
+    assert set(keys(run.records["alarms"])) >= expected(fast_sim, start_ms, start_ms + 20 * DAY_MS)
+    assert isinstance(alarms_state(run)["replication_key_value"], int)
+
+
+@pytest.mark.timeout(180)
 def test_an_end_date_in_the_future_never_moves_the_bookmark_past_the_sync_start(fast_sim, tap):
     future = (datetime.now(UTC) + timedelta(days=5)).isoformat()
     run = tap(config_for(fast_sim, days=10, end_date=future))
