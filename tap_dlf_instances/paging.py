@@ -100,6 +100,10 @@ class OffsetPaginator(BaseAPIPaginator[int]):
         self._total: int | None = None
         self._pages_without_new_rows = 0
 
+    def row_id(self, row: dict[str, Any]) -> Any:
+        """What tells rows apart (None: unknown); a listing without one ID field overrides it."""
+        return row.get(self._id_key)
+
     @property
     def mode_for_next_request(self) -> OffsetMode:
         mode = self._reading.mode
@@ -111,7 +115,7 @@ class OffsetPaginator(BaseAPIPaginator[int]):
         page = self._page_of(response)
         rows = page.rows
         total = self._total = page.total
-        ids = [row.get(self._id_key) for row in rows]
+        ids = [self.row_id(row) for row in rows]
         self._check_progress(ids)
         if not rows:
             self._check_complete(empty_page=True)
@@ -217,7 +221,7 @@ class OffsetPaginator(BaseAPIPaginator[int]):
         """Count the ids of a page fetched outside this paginator, for ``check_complete``, and
         stop pages that bring nothing new, as ``has_more`` does."""
         self._empty_page_seen = self._empty_page_seen or not rows
-        self._check_progress([row.get(self._id_key) for row in rows])
+        self._check_progress([self.row_id(row) for row in rows])
 
     def check_complete(self, response: requests.Response) -> None:
         """After pages fetched in parallel: warn as ``has_more`` does at the end of a listing."""

@@ -22,6 +22,7 @@ from singer_sdk.exceptions import ConfigValidationError, MapExpressionError, Str
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
 from tap_dlf_instances import scrubbing
+from tap_dlf_instances.alarms import AlarmsStream
 from tap_dlf_instances.auth.authenticators import DLFAuth, build_authenticator
 from tap_dlf_instances.client import CredentialsGate
 from tap_dlf_instances.errors import ConfigError, TapDLFError
@@ -49,6 +50,7 @@ from tap_dlf_instances.writer import EncodedStateWriter, StateFlushingWriter
 
 if TYPE_CHECKING:
     from singer_sdk.plugin_base import _ConfigInput
+    from singer_sdk.streams import Stream
 
 
 def _bounded(name: str, description: str) -> th.Property[Any]:
@@ -367,8 +369,19 @@ class TapDLFInstances(Tap):
         unique = list(dict.fromkeys(names))
         return [name for name in unique if shard_of(name, settings.shard_count) == settings.shard_index]
 
-    def discover_streams(self) -> list[JobsStream | InstancesStream]:
-        return [JobsStream(self), InstancesStream(self)]
+    def discover_streams(self) -> list[JobsStream | InstancesStream | AlarmsStream]:
+        return [JobsStream(self), InstancesStream(self), AlarmsStream(self)]
+
+    @property
+    def streams(self) -> dict[str, Stream]:
+        """The SDK's streams in its order (by name), but with the streams around the runs
+        (``SYNC_LAST``) after the instances and jobs: the main table is read first, and a failing
+        add-on route cannot keep it from loading. (``load_streams``, where the SDK sorts, is final.)"""
+        streams = super().streams
+        order = sorted(streams, key=lambda name: name in SYNC_LAST)  # stable: by name otherwise
+        if list(streams) != order:
+            self._streams = streams = {name: streams[name] for name in order}
+        return streams
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """The SDK writes the STATE and exits 0; exit 128 + the signal's number instead, so a
@@ -425,6 +438,10 @@ class TapDLFInstances(Tap):
         config_input = super().cb_config(ctx, param, value)
         scrubbing.install(config_input.config)
         return config_input
+
+
+#: Streams synced after the others (see ``TapDLFInstances.load_streams``).
+SYNC_LAST = frozenset({"alarms"})
 
 
 def _refuse_batch_config(config: Mapping[str, Any]) -> None:

@@ -137,3 +137,13 @@ def test_the_groups_cover_the_three_ways_to_authenticate():
     }
     assert all("project_id" in group for group in HUB["settings_group_validation"])
     assert all({"region", "api_url"} & set(group) for group in HUB["settings_group_validation"])
+
+
+def test_meltano_yml_selects_every_stream_of_the_catalog():
+    """The pipeline loads every stream the tap offers, those not selected by default included
+    (one ``<stream>.*`` line each), and nothing the tap does not have."""
+    catalog = json.loads((ROOT / "catalog" / "catalog.json").read_text())
+    streams = {stream["tap_stream_id"] for stream in catalog["streams"]}
+    assert "alarms" in streams
+    assert all(pattern.endswith(".*") for pattern in MELTANO["select"])
+    assert {pattern.removesuffix(".*") for pattern in MELTANO["select"]} == streams

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ from tap_dlf_instances.simulator import (
     SimulatedDLF,
     demo_dataset,
 )
+from tap_dlf_instances.simulator.alarms import workspace_alarms
 
 pytestmark = pytest.mark.slow
 
@@ -282,6 +283,74 @@ def add_late_instances(sim: SimulatedDLF) -> list[int]:
     return [inst.instance_id for inst in late]
 
 
+#: (keys that must be in a table, keys that may be): a sync sees what exists between its start
+#: and its end, so rows made meanwhile may or may not be there.
+KeyBounds = tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]
+
+
+def expected_alarms(sim: SimulatedDLF, started_ms: int, ended_ms: int) -> KeyBounds:
+    """The default workspace's alarms sent since the first plan time read, by the sync's start
+    (must) and end (may): key columns after project_id and workspace."""
+    start_ms = (
+        min(
+            table.plan[0]
+            for (ws, _), table in sim.dataset.tables.items()
+            if ws == DEFAULT_WORKSPACE_ID and len(table)
+        )
+        // DAY_MS
+        * DAY_MS
+    )
+
+    def keys(until: int) -> set[tuple[Any, ...]]:
+        rows = workspace_alarms(sim.dataset, DEFAULT_WORKSPACE_ID, until)
+        fields = ("job_name", "plan_time", "alarm_time", "remind_type")
+        return {tuple(row[k] for k in fields) for row in rows if start_ms <= row["alarm_time"] < until}
+
+    return keys(started_ms), keys(ended_ms)
+
+
+#: The tables of the other streams: (primary key, the keys the simulator says the table must and
+#: may hold given the sync's start and end in ms, or None to check only that it loaded, once per
+#: key). One line per stream.
+STREAM_TABLES: dict[str, tuple[tuple[str, ...], Callable[[SimulatedDLF, int, int], KeyBounds] | None]] = {
+    "alarms": (
+        ("project_id", "workspace", "job_name", "plan_time", "alarm_time", "remind_type"),
+        expected_alarms,
+    ),
+}
+
+
+def check_stream_tables(
+    read: Callable[[str], list[dict[str, Any]]], sim: SimulatedDLF, started_ms: int, ended_ms: int
+) -> None:
+    """Each table of ``STREAM_TABLES`` loaded: rows, once per key, of this project and
+    workspace, and the ones the simulator had when the sync ran."""
+    for table, (key, expected) in STREAM_TABLES.items():
+        rows = read(table)
+        assert rows, f"table {table} is empty"
+        keys = [tuple(comparable_key(row[k]) for k in key) for row in rows]
+        assert len(keys) == len(set(keys)), f"duplicate primary keys in {table}"
+        assert {row["project_id"] for row in rows} == {sim.dataset.project_id}, table
+        assert {row["workspace"] for row in rows} == {"default"}, table
+        if expected is None:
+            continue
+        must, may = expected(sim, started_ms, ended_ms)
+        loaded = {k[2:] for k in keys}
+        assert must <= loaded, f"{table}: {len(must - loaded)} rows missing, e.g. {sorted(must - loaded)[:3]}"
+        assert loaded <= may, (
+            f"{table}: {len(loaded - may)} rows the API never sent, e.g. {sorted(loaded - may)[:3]}"
+        )
+
+
+def comparable_key(value: Any) -> Any:
+    """Key values as the API sent them (Postgres BIGINT and NUMERIC may arrive as text)."""
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def run_twice(
     pipeline: Pipeline,
     sim: SimulatedDLF,
@@ -297,8 +366,10 @@ def run_twice(
     def read(table: str = "instances") -> list[dict[str, Any]]:
         return pipeline.read_rows(where, env, table=table)
 
+    started = sim.now_ms()
     pipeline.meltano("run", "tap-dlf-instances", loader, env=env)
     first = check_warehouse(read(), sim)
+    check_stream_tables(read, sim, started, sim.now_ms())
 
     changed = sim.advance()
     ours = [job for job in changed["jobs"] if job["workspace"] == DEFAULT_WORKSPACE_ID]
@@ -306,10 +377,12 @@ def run_twice(
     added_ids = {iid for job in ours for iid in job["added"]} | set(add_late_instances(sim))
     assert updated_ids, "the simulator changed no instance: nothing to check"
 
+    started = sim.now_ms()
     done = pipeline.meltano("run", "tap-dlf-instances", loader, f"{transformer}:build", env=env)
     assert "Done. PASS=" in check_dbt_log(done.stdout + done.stderr), "dbt build did not run"
     raw = read()
     second = check_warehouse(raw, sim)
+    check_stream_tables(read, sim, started, sim.now_ms())
 
     before = {iid: row for (_, iid), row in first.items()}
     after = {iid: row for (_, iid), row in second.items()}

@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--instances-per-job", type=int, default=10_000, help="bulk")
     parser.add_argument("--interval-seconds", type=int, default=300, help="bulk: seconds between plan times")
     parser.add_argument("--offset-mode", choices=("page", "row"), default="page")
+    parser.add_argument(
+        "--alarm-offset-mode", choices=("page", "row"), default="row", help="alarm-info route"
+    )
     parser.add_argument("--filter-field", choices=("plan_time", "start_time"), default="plan_time")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--rate-limit", type=int, default=10, help="per user per second; 0 = off")
@@ -49,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     config = SimConfig(
         offset_mode=args.offset_mode,
+        alarm_offset_mode=args.alarm_offset_mode,
         filter_field=args.filter_field,
         rate_limit_per_user=args.rate_limit or None,
         retry_after=args.retry_after,

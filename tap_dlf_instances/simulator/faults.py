@@ -190,8 +190,10 @@ def first_page_query(raw_query: str) -> str:
 
 
 def rows_key_of(payload: Mapping[str, Any]) -> str | None:
-    """The list a listing's rows are in (``instances`` or ``jobs``), if any."""
-    return next((key for key in ("instances", "jobs") if isinstance(payload.get(key), list)), None)
+    """The list a listing's rows are in (``instances``, ``jobs``, ``alarm_info``), if any."""
+    return next(
+        (key for key in ("instances", "jobs", "alarm_info") if isinstance(payload.get(key), list)), None
+    )
 
 
 def repeated_page(payload: dict[str, Any], rule: FaultRule) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
-from tap_dlf_instances.simulator import api
+from tap_dlf_instances.simulator import alarms, api
 from tap_dlf_instances.simulator.advance import advance
 from tap_dlf_instances.simulator.auth import (
     DEMO_ACCESS_KEY,
@@ -64,6 +64,7 @@ class SimConfig:
     """How the simulated API behaves; the defaults are the harshest reading of the contract."""
 
     offset_mode: str = "page"  # "page": offset is a page index; "row": a row offset
+    alarm_offset_mode: str = "row"  # the same on the alarm-info route (simulator/alarms.py says why)
     filter_field: str = "plan_time"  # or "start_time": the docs' own words for the bounds
     rate_limit_per_user: int | None = 10  # per any 1 s interval; None disables
     retry_after: float | None = None  # Retry-After on 429s; absent by default, as in the wild
@@ -78,6 +79,8 @@ class SimConfig:
     def __post_init__(self) -> None:
         if self.offset_mode not in ("page", "row"):
             raise ValueError("offset_mode must be 'page' or 'row'")
+        if self.alarm_offset_mode not in ("page", "row"):
+            raise ValueError("alarm_offset_mode must be 'page' or 'row'")
         if self.filter_field not in ("plan_time", "start_time"):
             raise ValueError("filter_field must be 'plan_time' or 'start_time'")
 
@@ -434,6 +437,15 @@ class SimulatedDLF:
                     filter_field=self.config.filter_field,
                     max_window_days=self.config.max_window_days,
                 )
+            elif route == "alarm-info":
+                reply = alarms.alarm_info(
+                    self.dataset,
+                    workspace,
+                    raw_query,
+                    now_ms=self.now_ms(),
+                    offset_mode=self.config.alarm_offset_mode,
+                    max_window_days=self.config.max_window_days,
+                )
             elif route == "jobs":
                 reply = api.jobs(self.dataset, workspace, raw_query, offset_mode=self.config.offset_mode)
             else:
@@ -506,9 +518,11 @@ def _altered(outcome: Outcome, fault: FaultRule | None) -> Outcome:
 
 def _route(segments: list[str]) -> str | None:
     """Route name for a decoded ``/v2/...`` path, or None (-> APIGW.0101)."""
-    if len(segments) < 5 or segments[:2] != ["", "v2"] or segments[3:5] != ["factory", "jobs"]:
+    if len(segments) < 5 or segments[:2] != ["", "v2"] or segments[3] != "factory" or not segments[2]:
         return None
-    if not segments[2]:
+    if segments[4:] == ["alarm-info"]:
+        return "alarm-info"
+    if segments[4] != "jobs":
         return None
     if len(segments) == 5:
         return "jobs"

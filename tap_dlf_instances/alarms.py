@@ -1,0 +1,312 @@
+"""The ``alarms`` stream: alarm notifications of the workspace's job instances
+(``GET /v2/{project_id}/factory/alarm-info``, the SDK's ``ListFactoryAlarmInfo``).
+
+Read in windows of ``alarm_time`` from ``bookmark - lookback`` (or ``start_date``) to the moment
+the sync started, at most one month each: the API defaults to the last hour when a bound is
+missing, so both are always sent. A window ``[a, b)`` is asked for as ``start_time = a - 1,
+end_time = b`` (the bounds are taken to be strict, as the instances API's are; a server reading
+them as inclusive only sends an edge row twice, which is dropped). Inside a window the tap pages
+with ``offset``/``limit`` as for instances: the same paginator, pacing, authentication, retries,
+checks of hostile bodies and of ``total``. ``offset`` is read as the ``offset_mode`` setting says,
+and in ``auto`` it is learnt for this route on its own: the routes have different back ends, and
+the evidence for this one (Huawei's Terraform provider) is a row offset, for instances a page.
+
+The bookmark (``replication_key_value``, an ``alarm_time`` in ms) moves to the end of each window
+once its rows are written, never past the moment the sync started; a window whose pages fell short
+of ``total`` stops it there, so the next sync reads that window again.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import requests
+from singer_sdk import typing as th
+
+from tap_dlf_instances.bookmarks import Bookmark, pulled_back, read_start
+from tap_dlf_instances.client import DLFStream, page_of
+from tap_dlf_instances.paging import OffsetPaginator, OffsetReading
+from tap_dlf_instances.records import _CONVERTERS, _MISSING, DEFAULT_WORKSPACE, _json_type
+from tap_dlf_instances.schemas import SOURCE_PROPERTIES
+from tap_dlf_instances.state_cadence import StateCadence
+from tap_dlf_instances.windows import Window, format_ms, plan_windows, to_ms, window_width_ms
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+    from tap_dlf_instances.tap import TapDLFInstances
+
+logger = logging.getLogger(__name__)
+
+REPLICATION_KEY = "alarm_time"
+#: The API fields of the key: an alarm is one notification of one kind for one planned run.
+KEY_FIELDS = ("job_name", "plan_time", "alarm_time", "remind_type")
+
+ALARM_SCHEMA = th.PropertiesList(
+    *SOURCE_PROPERTIES.wrapped.values(),
+    # The fields of the SDK's AlarmInfoResponseAlarmInfo, in its order.
+    th.Property(
+        "alarm_time",
+        th.IntegerType,
+        required=True,
+        description="When the notification was sent, ms since the epoch (the replication key).",
+    ),
+    th.Property("job_name", th.StringType, required=True, description="Job name."),
+    th.Property(
+        "schedule_type",
+        th.IntegerType,
+        description="Scheduling mode of the instance: 0 general, 2 manual, 5 PatchData, 6 sub-job, "
+        "7 one-off scheduling.",
+    ),
+    th.Property("send_msg", th.StringType, description="The message sent."),
+    th.Property(
+        "plan_time",
+        th.IntegerType,
+        required=True,
+        description="Planned time of the instance the alarm is about, ms since the epoch.",
+    ),
+    th.Property(
+        "remind_type",
+        th.IntegerType,
+        required=True,
+        description="0 run succeeded, 1 run failed (or ran with exceptions), 12 not finished, "
+        "13 run cancelled.",
+    ),
+    th.Property("send_status", th.IntegerType, description="0 sent, 1 sending failed."),
+    th.Property("job_id", th.IntegerType, description="Job ID."),
+).to_dict()
+
+#: Field name -> (the schema type's exact Python types, converter), as records.py does for
+#: instances: one pass that gives every field its type, so a hostile value is named, not loaded.
+ALARM_FIELDS = {
+    name: _CONVERTERS[_json_type(prop)]
+    for name, prop in ALARM_SCHEMA["properties"].items()
+    if name not in {"project_id", "workspace"}
+}
+
+
+class AlarmShaper:
+    """Records of the alarms schema from API rows: every field typed or null (one warning per
+    field), unknown fields dropped (one warning each), rows without their key dropped and counted."""
+
+    def __init__(self, *, project_id: str, workspace: str | None) -> None:
+        self._source = {"project_id": project_id, "workspace": workspace or DEFAULT_WORKSPACE}
+        self._warned: set[str] = set()
+        self.dropped = 0
+
+    def record(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
+        record: dict[str, Any] = dict(self._source)
+        for name, (types, convert) in ALARM_FIELDS.items():
+            value = row.get(name)
+            if value is not None and type(value) not in types:
+                value = convert(value)
+                if value is _MISSING:
+                    self._warn_once(
+                        name,
+                        f"`{name}` value {str(row.get(name))[:100]!r} is not of its type; emitted as null",
+                    )
+                    value = None
+            record[name] = value
+        for name in row.keys() - ALARM_FIELDS.keys():
+            self._warn_once(name, f"field `{name}` is not in the schema; dropped")
+        if any(record[name] is None for name in KEY_FIELDS):
+            self.dropped += 1
+            self._warn_once(
+                "<key>",
+                f"skipped a row without all of {', '.join(f'`{k}`' for k in KEY_FIELDS)} "
+                f"({ {k: row.get(k) for k in KEY_FIELDS} }); further ones are counted",
+            )
+            return None
+        return record
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            logger.warning("Alarms: %s (further cases are not logged).", message)
+
+
+def alarm_key(row: Mapping[str, Any]) -> str | None:
+    """A row's key as one hashable value (the API gives alarms no ID); None when it has none."""
+    values = [row.get(name) for name in KEY_FIELDS]
+    if all(value is None for value in values):
+        return None
+    return json.dumps(values, default=str)
+
+
+class AlarmPaginator(OffsetPaginator):
+    """Offset/limit paging of one window; rows told apart by their key."""
+
+    def row_id(self, row: dict[str, Any]) -> Any:
+        return alarm_key(row)
+
+
+class AlarmsStream(DLFStream):
+    """Alarm notifications, incremental on ``alarm_time`` (see the module docstring)."""
+
+    name = "alarms"
+    path = "/alarm-info"
+    primary_keys = ("project_id", "workspace", "job_name", "plan_time", "alarm_time", "remind_type")
+    replication_key = REPLICATION_KEY
+    is_sorted = False
+    schema = ALARM_SCHEMA
+    rows_key = "alarm_info"
+
+    def __init__(self, tap: TapDLFInstances) -> None:
+        super().__init__(tap)
+        self._window: Window | None = None  # the window being read (the paginator names it)
+        self._window_fell_short = False
+        self._state_cadence = StateCadence()
+
+    @functools.cached_property
+    def _offset_reading(self) -> OffsetReading:
+        """This route's own reading of ``offset`` (see the module docstring); made when the
+        first window is read, as the settings are not known at discovery."""
+        return OffsetReading(self.settings.offset_mode)
+
+    # Requests
+
+    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
+        window: Window = (context or {})["window"]
+        # The SDK's query names (ListFactoryAlarmInfoRequest); both bounds always (a missing one
+        # is the last hour).
+        return {
+            "start_time": window.start - 1,
+            "end_time": window.end,
+            "offset": next_page_token or 0,
+            "limit": self.settings.page_size,
+        }
+
+    def get_new_paginator(self) -> AlarmPaginator:
+        paginator = AlarmPaginator(
+            page_size=self.settings.page_size,
+            reading=self._offset_reading,
+            page_of=lambda response: page_of(response, "alarm_info"),
+            id_key="",
+        )
+        paginator.where = f"Alarms, window {self._window}"
+        paginator.on_mismatch = self._window_short
+        return paginator
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        return page_of(response, "alarm_info").rows
+
+    # Windows and the bookmark
+
+    @property
+    def _sync_started_ms(self) -> int:
+        return to_ms(self._dlf_tap.sync_started_at)
+
+    def _windows(self, state: Mapping[str, Any]) -> list[Window]:
+        settings = self.settings
+        stored = Bookmark.from_state(state)
+        raw = state.get("replication_key_value")
+        if raw is not None and stored.watermark is None:
+            self.log(
+                "The alarms bookmark %s is not an alarm time in milliseconds; alarms are read "
+                "again from `start_date`.",
+                json.dumps(raw, default=str)[:40],
+                level=logging.WARNING,
+            )
+        bookmark = pulled_back(Bookmark(watermark=stored.watermark), sync_started_ms=self._sync_started_ms)
+        if bookmark.watermark != stored.watermark:
+            self.log(
+                "The alarms bookmark (%s) is past the moment this sync started (%s); %s.",
+                format_ms(stored.watermark or 0),
+                format_ms(self._sync_started_ms),
+                "pulled back to it (a clock difference)"
+                if bookmark.watermark is not None
+                else "it says nothing about what was read, so alarms are read again from `start_date`",
+                level=logging.WARNING,
+            )
+        start = read_start(
+            bookmark,
+            start_date_ms=to_ms(settings.start_date),
+            lookback_ms=int(settings.lookback.total_seconds() * 1000),
+        )
+        # Alarms sent after the sync started may not exist yet: never read (nor bookmark) past it.
+        end = min(to_ms(settings.end_date or self._dlf_tap.sync_started_at), self._sync_started_ms)
+        return list(plan_windows(start, end, window_width_ms(settings.window_days)))
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        state = self.get_context_state(context)
+        try:
+            yield from self._emit(state)
+        except Exception:
+            # The windows completed before the failure keep their bookmark (as for instances).
+            self._write_state_message()
+            raise
+
+    def _emit(self, state: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        shaper = AlarmShaper(project_id=self.settings.project_id, workspace=self.settings.workspace)
+        seen: set[str] = set()  # alarms are few (one per failed run): the run's keys fit in memory
+        wanted = self._wanted_jobs()
+        # The first window's STATE waits its second too: a stream of a few windows then adds
+        # one message, the SDK's at its end, to the run's one a second.
+        self._state_cadence.due()
+        moving = True
+        emitted = left_out = 0
+        for window in self._windows(state):
+            self._window, self._window_fell_short = window, False
+            for row in self.request_records({"window": window}):
+                record = shaper.record(row)
+                if record is None:
+                    continue
+                key = alarm_key(record)
+                if key is None or key in seen:
+                    continue
+                seen.add(key)
+                if not wanted(record["job_name"]):
+                    left_out += 1
+                    continue
+                emitted += 1
+                yield record
+            if self._window_fell_short:
+                # Its pages held fewer rows than `total`: the bookmark stays before it, so the
+                # next sync reads it again (re-read, never lose); later windows are still read.
+                moving = False
+            if moving:
+                state["replication_key"] = REPLICATION_KEY
+                state["replication_key_value"] = min(window.end, self._sync_started_ms)
+                # The message at most about once a second, as for instances (state_cadence.py);
+                # the SDK writes the last one when the stream ends.
+                self.state_manager.is_flushed = False
+                if self._state_cadence.due():
+                    self._write_state_message()
+        self.log(
+            "Alarms: %d emitted%s%s.",
+            emitted,
+            f", {left_out} of jobs not configured or of other shards left out" if left_out else "",
+            f", {shaper.dropped} rows without their key dropped" if shaper.dropped else "",
+        )
+
+    def _wanted_jobs(self) -> Callable[[str], bool]:
+        """Which jobs' alarms this run emits. The API lists the whole workspace's; like the other
+        streams, a run keeps to the configured ``job_names`` (with the configured real-time
+        sub-jobs) and to its shard, so shards split the alarms without loading one twice."""
+        from tap_dlf_instances.tap import shard_of  # noqa: PLC0415  # tap.py imports this module
+
+        settings = self.settings
+        names: set[str] | None = None
+        if settings.job_names is not None:
+            names = set(settings.job_names)
+            names |= {f"{job}_{node}" for job, nodes in settings.realtime_job_nodes.items() for node in nodes}
+
+        def wanted(job_name: str) -> bool:
+            if names is not None and job_name not in names:
+                return False
+            return shard_of(job_name, settings.shard_count) == settings.shard_index
+
+        return wanted
+
+    def _window_short(self) -> None:
+        self._window_fell_short = True
+
+    def _increment_stream_state(
+        self, latest_record: dict[str, Any], *, context: Context | None = None
+    ) -> None:
+        """The bookmark moves per completed window (``_emit``), not per record: rows come newest
+        first, so the largest alarm time seen says nothing about what is complete."""
