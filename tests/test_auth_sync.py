@@ -53,12 +53,23 @@ def test_iam_token_refused_mid_run_is_renewed_once_and_the_run_goes_on(tap):
         clock=lambda: time.time() + offset[0],
     ) as sim:
         config = config_for(sim, "iam", page_size=20, max_workers=1)
-        jump = threading.Timer(1.0, lambda: offset.__setitem__(0, 2 * 86400.0))
+        # The jump comes after the tap has logged in and read a few pages, however slow its
+        # start-up (a timer raced it on a busy machine: a login after the jump never saw a 401).
+        done = threading.Event()
+
+        def jump_after_three_pages() -> None:
+            while not done.wait(0.01):
+                if sim.stats()["requests_per_route"].get("instances", 0) >= 3:
+                    offset[0] = 2 * 86400.0
+                    return
+
+        jump = threading.Thread(target=jump_after_three_pages, daemon=True)
         jump.start()
         try:
             run = tap(config)
         finally:
-            jump.cancel()
+            done.set()
+            jump.join()
         stats = sim.stats()
     assert run.returncode == 0, run.stderr[-3000:]
     assert stats["requests_per_status"].get("401", 0) >= 1
