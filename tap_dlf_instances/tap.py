@@ -79,6 +79,14 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property("iam_url", th.StringType, description="Base URL of IAM (token login); overrides `region`."),
     th.Property(
+        "v1_api_url",
+        th.StringType,
+        description="Base URL of the DLF V1 API (a job's nodes, an instance's node runs: the "
+        "`instance_nodes` stream and real-time jobs' nodes). Default: `api_url` when `api_url` is set "
+        "(one endpoint, such as the simulator, serves both), else https://dayu-dlf.<region>.myhuaweicloud.com "
+        "for the regions where Huawei's SDK lists one.",
+    ),
+    th.Property(
         "ca_bundle",
         th.StringType,
         description="Path of a PEM file of CA certificates to verify the API and IAM with (a private "
