@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 from huaweicloudsdkdataartsstudio.v1.region.dataartsstudio_region import DataArtsStudioRegion
+from huaweicloudsdkdlf.v1.region.dlf_region import DlfRegion
 from huaweicloudsdkiam.v3.region.iam_region import IamRegion
 
 from tap_dlf_instances.errors import ConfigError
-from tap_dlf_instances.regions import REGIONS
+from tap_dlf_instances.regions import DLF_V1_URLS, REGIONS
 from tap_dlf_instances.settings import parse_settings
 
 TOKEN = {"project_id": "0123456789abcdef0123456789abcdef", "auth_token": "t"}
@@ -69,13 +70,9 @@ def test_an_unused_region_is_not_checked_when_both_urls_are_given() -> None:
 
 def test_the_v1_table_is_the_dlf_sdks() -> None:
     """The DLF V1 host (dayu-dlf) of every region of huaweicloudsdkdlf's table, and no other."""
-    from huaweicloudsdkdlf.v1.region.dlf_region import DlfRegion
-
-    from tap_dlf_instances.regions import DLF_V1_URLS
-
-    assert DLF_V1_URLS == {
+    assert {
         region: sdk_endpoint(DlfRegion.static_fields, region) for region in DlfRegion.static_fields
-    }
+    } == DLF_V1_URLS
     for region in DlfRegion.static_fields:
         assert parse_settings({**TOKEN, "region": region}).v1_api_url == sdk_endpoint(
             DlfRegion.static_fields, region
