@@ -31,6 +31,7 @@ from tap_dlf_instances.inputs import (
     check_state_value,
     read_json_file,
 )
+from tap_dlf_instances.nodes import InstanceNodesStream, JobDetailReader
 from tap_dlf_instances.pacing import RequestPacer
 from tap_dlf_instances.paging import OffsetReading
 from tap_dlf_instances.settings import (
@@ -360,23 +361,46 @@ class TapDLFInstances(Tap):
         else:
             jobs = self.workspace_jobs()
             names = [job["name"] for job in jobs if job.get("job_type") != "REAL_TIME"]
-            unread = [
-                job["name"]
-                for job in jobs
-                if job.get("job_type") == "REAL_TIME" and job["name"] not in settings.realtime_job_nodes
-            ]
-            if unread:
-                self.logger.info(
-                    "Real-time jobs %s have instances only per node: list their nodes in "
-                    "`realtime_job_nodes` to read them.",
-                    ", ".join(repr(name) for name in unread),
-                )
+            names += self._discovered_sub_jobs(jobs)
         names += [f"{job}_{node}" for job, nodes in settings.realtime_job_nodes.items() for node in nodes]
         unique = list(dict.fromkeys(names))
         return [name for name in unique if shard_of(name, settings.shard_count) == settings.shard_index]
 
-    def discover_streams(self) -> list[JobsStream | InstancesStream]:
-        return [JobsStream(self), InstancesStream(self)]
+    def _discovered_sub_jobs(self, jobs: list[dict[str, Any]]) -> list[str]:
+        """Real-time jobs have instances only per node, as sub-jobs ``<job>_<node>``: their nodes
+        come from DLF V1 ``ShowJob``, one request per real-time job per sync, except for the jobs
+        that `realtime_job_nodes` lists (the configured nodes win)."""
+        configured = self.settings.realtime_job_nodes
+        unread = [
+            job["name"]
+            for job in jobs
+            if job.get("job_type") == "REAL_TIME" and job["name"] not in configured
+        ]
+        if not unread:
+            return []
+        quoted = ", ".join(repr(name) for name in unread)
+        if self.settings.v1_api_url is None:
+            self.logger.info(
+                "Real-time jobs %s have instances only per node, and no DLF V1 endpoint is known to "
+                "find their nodes: set `v1_api_url`, or list their nodes in `realtime_job_nodes`.",
+                quoted,
+            )
+            return []
+        reader = JobDetailReader(self)
+        names: list[str] = []
+        for job in unread:
+            nodes = reader.node_names(job)
+            if nodes is None:
+                self.logger.warning(
+                    "Real-time job %r was not found by ShowJob; its sub-jobs are skipped.", job
+                )
+                continue
+            self.logger.info("Real-time job %r has nodes %s (ShowJob): their sub-jobs are read.", job, nodes)
+            names += [f"{job}_{node}" for node in nodes]
+        return names
+
+    def discover_streams(self) -> list[JobsStream | InstancesStream | InstanceNodesStream]:
+        return [JobsStream(self), InstancesStream(self), InstanceNodesStream(self)]
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """The SDK writes the STATE and exits 0; exit 128 + the signal's number instead, so a
