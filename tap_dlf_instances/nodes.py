@@ -272,12 +272,18 @@ class InstanceNodesStream(DLFV1Stream):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._memory: NodeFetchMemory | None = None
-        self._shaper = NodeShaper(self.settings.project_id, self.settings.workspace)
+        self._shaper: NodeShaper | None = None  # the settings are not known at --discover
         self._schema_written = False
         self._counter: _RunCounter | None = None
         self.fetched = 0
         self.gone = 0
         self.node_runs = 0
+
+    @property
+    def shaper(self) -> NodeShaper:
+        if self._shaper is None:
+            self._shaper = NodeShaper(self.settings.project_id, self.settings.workspace)
+        return self._shaper
 
     @property
     def memory(self) -> NodeFetchMemory:
@@ -360,7 +366,7 @@ class InstanceNodesStream(DLFV1Stream):
             return
         self.fetched += 1
         for row in rows:
-            record = self._shaper.record(row, job_name, instance_id)
+            record = self.shaper.record(row, job_name, instance_id)
             if record is not None:
                 self.node_runs += 1
                 yield record
@@ -398,15 +404,15 @@ class InstanceNodesStream(DLFV1Stream):
 
     def log_summary(self) -> None:
         """One line for the run: instances whose node runs were fetched, node runs, anomalies."""
-        anomalies = self.gone + self._shaper.dropped + self._shaper.nulled
+        anomalies = self.gone + self.shaper.dropped + self.shaper.nulled
         self.log(
             "instance_nodes: node runs of %d instances fetched (%d node runs); %d instances gone "
             "(404), %d nodes without a name dropped, %d values of the wrong type left out.",
             self.fetched,
             self.node_runs,
             self.gone,
-            self._shaper.dropped,
-            self._shaper.nulled,
+            self.shaper.dropped,
+            self.shaper.nulled,
             level=logging.WARNING if anomalies else logging.INFO,
         )
 
