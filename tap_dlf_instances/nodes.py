@@ -12,13 +12,17 @@ ever fetched: per job the state keeps the moment the last sync that read the who
 (``since``) and the ids fetched whose run ended within ``MARGIN_MS`` of it or later (``recent``).
 An instance that ended before ``since - MARGIN_MS`` was final when that sync read it, so that
 sync fetched it; one that ended later is due unless it is among ``recent``. The margin covers
-the difference between this machine's clock (``since``) and the API's (``end_time``).
+the difference between this machine's clock (``since``) and the API's (``end_time``). The ids of
+the instances still open at that sync (``open``, a few per job) are due once final whatever
+their ``end_time`` says: an end time that lies before the sync that saw the instance running
+(a clock far off, a run closed late with its real end) does not hide them.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -144,18 +148,21 @@ class NodeShaper:
 class NodeFetchMemory:
     """Which final instances still need their node runs fetched (see the module's docstring).
 
-    State, per job: ``{"since": <ms>, "recent": [[instance_id, end_ms], ...]}``.
+    State, per job: ``{"since": <ms>, "recent": [[instance_id, end_ms], ...], "open": [ids]}``.
     """
 
     def __init__(self, stored: Any, *, sync_started_ms: int, logger: logging.Logger) -> None:
         self.sync_started_ms = sync_started_ms
         self._since: dict[str, int] = {}
         self._fetched: dict[str, dict[int, int]] = {}
+        self._was_open: dict[str, set[int]] = {}
+        self._open_now: dict[str, set[int]] = {}
         jobs = stored.get("jobs") if isinstance(stored, dict) else None
         for job, entry in (jobs or {}).items() if isinstance(jobs, dict) else ():
             try:
                 since = entry["since"]
                 recent = {int(iid): int(end) for iid, end in entry.get("recent", [])}
+                was_open = {int(iid) for iid in entry.get("open", [])}
                 if not isinstance(since, int) or isinstance(since, bool):
                     raise TypeError(since)
             except (KeyError, TypeError, ValueError, AttributeError):
@@ -165,6 +172,7 @@ class NodeFetchMemory:
                 continue
             self._since[job] = min(since, sync_started_ms)
             self._fetched[job] = recent
+            self._was_open[job] = was_open
 
     @staticmethod
     def ended(record: Mapping[str, Any]) -> int:
@@ -178,11 +186,15 @@ class NodeFetchMemory:
 
     def due(self, job_name: str, instance_id: int, status: Any, ended: int) -> bool:
         if is_open(status):
-            return False  # fetched once, when final: a running instance's nodes still change
+            # Fetched once, when final: a running instance's nodes still change.
+            self._open_now.setdefault(job_name, set()).add(instance_id)
+            return False
         if instance_id in self._fetched.get(job_name, {}):
             return False
         since = self._since.get(job_name)
-        return since is None or ended >= since - MARGIN_MS
+        return (
+            since is None or ended >= since - MARGIN_MS or instance_id in self._was_open.get(job_name, set())
+        )
 
     def fetched(self, job_name: str, instance_id: int, ended: int) -> None:
         self._fetched.setdefault(job_name, {})[instance_id] = ended
@@ -192,9 +204,15 @@ class NodeFetchMemory:
         on (the ids that ended before the margin are not needed any more)."""
         horizon = self.sync_started_ms - MARGIN_MS
         recent = {iid: end for iid, end in self._fetched.get(job_name, {}).items() if end >= horizon}
+        still_open = self._open_now.pop(job_name, set())
         self._since[job_name] = self.sync_started_ms
         self._fetched[job_name] = recent
-        return {"since": self.sync_started_ms, "recent": [[iid, end] for iid, end in sorted(recent.items())]}
+        self._was_open[job_name] = still_open
+        return {
+            "since": self.sync_started_ms,
+            "recent": [[iid, end] for iid, end in sorted(recent.items())],
+            "open": sorted(still_open),
+        }
 
 
 class _RunCounter(metrics.Counter):
@@ -245,7 +263,7 @@ class DLFV1Stream(DLFStream):
 
     def _raise_client_error(self, response: requests.Response) -> None:
         code, message = error_fields(response)
-        if code == "APIGW.0101":
+        if code == "APIGW.0101" or response.status_code == HTTPStatus.NOT_FOUND:
             raise ApiError(
                 f"The API at `v1_api_url` ({self.settings.v1_api_url}) has no route "
                 f"{response.request.method} {response.request.path_url} ({code}: {message}). Check "
@@ -338,7 +356,7 @@ class InstanceNodesStream(DLFV1Stream):
 
     def _raise_client_error(self, response: requests.Response) -> None:
         code, message = error_fields(response)
-        gone = code == "DLF.0100" or (response.status_code == 404 and code != "APIGW.0101")
+        gone = code == "DLF.0100" or (response.status_code == HTTPStatus.NOT_FOUND and code != "APIGW.0101")
         if gone:
             raise InstanceGoneError(
                 f"{response.status_code} {code or ''}: {message}", status=response.status_code
