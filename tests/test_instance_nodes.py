@@ -257,9 +257,10 @@ def test_memory_fetches_final_instances_that_ended_since_the_last_sync() -> None
     memory.fetched("j", 4, started - 1)
     assert not memory.due("j", 3, "success", since)
     assert not memory.due("j", 5, "running", 0)
-    assert memory.job_done("j") == {"since": started, "recent": [[4, started - 1]], "open": [1, 5]}
+    done = memory.job_done("j")
+    assert done == {"since": started, "recent": [[4, started - 1]], "open": [1, 5]}
     # Open at the last sync: due once final, even with an end time long before that sync.
-    later = NodeFetchMemory({"jobs": {"j": memory.job_done("j")}}, sync_started_ms=started + 1, logger=LOG)
+    later = NodeFetchMemory({"jobs": {"j": done}}, sync_started_ms=started + 1, logger=LOG)
     assert later.due("j", 5, "success", 0)
     assert not later.due("j", 6, "success", 0)
 
