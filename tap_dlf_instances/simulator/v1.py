@@ -116,6 +116,7 @@ def show_job(dataset: Dataset, workspace: str, job_name: str) -> Reply:
         "basicConfig": {
             "owner": job.owner,
             "priority": job.priority,
+            "taskPriority": 0,
             "executeUser": "",
             "instanceTimeout": 0,
             "customFields": {},
