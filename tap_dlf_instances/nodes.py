@@ -261,6 +261,14 @@ class DLFV1Stream(DLFStream):
             exc, host_answered=self.requests_session.has_answered(self.settings.v1_api_url or "")
         )
 
+    def _raise_redirect(self, response: requests.Response) -> None:
+        raise ApiError(
+            f"The API at `v1_api_url` ({self.settings.v1_api_url}) answered {response.request.method} "
+            f"{response.request.path_url} with a redirect ({response.status_code}). The DLF V1 API never "
+            "redirects, so the tap does not follow it: check `v1_api_url` or `region`.",
+            status=response.status_code,
+        )
+
     def _raise_client_error(self, response: requests.Response) -> None:
         code, message = error_fields(response)
         if code == "APIGW.0101" or response.status_code == HTTPStatus.NOT_FOUND:

@@ -386,11 +386,13 @@ class InstancesStream(DLFStream):
             yield from super()._sync_records(context, write_messages=write_messages)
         finally:
             self._summary.log(self.logger)
-            for child in self._instance_children():
+            for child in self._selected_children:
                 child.log_summary()
 
-    def _instance_children(self) -> list[InstanceChild]:
-        """The selected children (``instance_nodes``): a deselected one costs nothing."""
+    @functools.cached_property
+    def _selected_children(self) -> list[InstanceChild]:
+        """The selected children (``instance_nodes``): a deselected one costs nothing. Known
+        once per run (the catalog does not change), as this is asked for every record."""
         return [
             child
             for child in self.child_streams
@@ -402,7 +404,7 @@ class InstancesStream(DLFStream):
     ) -> Iterable[Context | None]:
         """A context only for the instances a child needs (its node runs not yet fetched): the
         SDK's default, one per record, would start a child sync for every instance."""
-        for child in self._instance_children():
+        for child in self._selected_children:
             yield from child.contexts_for(record)
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -412,7 +414,7 @@ class InstancesStream(DLFStream):
             return
         try:
             yield from self._emit_job(context)
-            for child in self._instance_children():
+            for child in self._selected_children:
                 child.job_done(context["job_name"])
                 self.state_manager.is_flushed = False  # the children's state is in the STATE
         except Exception:

@@ -107,7 +107,8 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "realtime_job_nodes",
         th.ObjectType(additional_properties=th.ArrayType(th.StringType)),
-        description="Real-time job name -> list of node names whose sub-jobs (`<job>_<node>`) are read too.",
+        description="Real-time job name -> list of node names whose sub-jobs (`<job>_<node>`) are read; "
+        "without it a real-time job's nodes are found with DLF V1 ShowJob (this setting wins for the jobs it lists).",
     ),
     th.Property(
         "start_date",

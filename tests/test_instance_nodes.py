@@ -288,3 +288,32 @@ def test_node_rows_and_shaper() -> None:
     assert record is not None
     assert record["workspace"] == "default"
     assert (record["execute_time"], record["input_row_count"], record["instance_id"]) == (0.5, 3, 9)
+
+
+@pytest.mark.timeout(120)
+def test_a_v1_error_echoing_the_credentials_shows_no_secret(
+    fast_sim: SimulatedDLF, tap: Tap, tmp_path: Path
+) -> None:
+    args = selecting_nodes(tap, fast_sim, tmp_path)
+    fast_sim.set_faults([{"kind": "echo", "status": 500, "path_contains": V1_INSTANCES, "times": None}])
+    conf = {k: v for k, v in config(fast_sim, days=1, max_retries=0).items() if "access_key" not in k}
+    conf |= fast_sim.tap_config(auth="token")
+    run = tap(conf, args=args)
+    assert run.returncode == 1
+    assert conf["auth_token"] not in run.stderr
+    assert "Gave up on GET /v1/" in run.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.timeout(120)
+def test_a_v1_redirect_is_not_followed_and_names_v1_api_url(
+    fast_sim: SimulatedDLF, tap: Tap, tmp_path: Path
+) -> None:
+    args = selecting_nodes(tap, fast_sim, tmp_path)
+    fast_sim.set_faults(
+        [{"kind": "redirect", "location": "http://127.0.0.2:9/x", "path_contains": V1_INSTANCES}]
+    )
+    run = tap(config(fast_sim, days=1), args=args)
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert "`v1_api_url`" in last
+    assert "redirect (302)" in last
