@@ -125,6 +125,8 @@ class InstanceChild(Protocol):
 
     def contexts_for(self, record: Mapping[str, Any]) -> list[Context]: ...
 
+    def prefetch(self, job_name: str, rows: list[dict[str, Any]]) -> None: ...
+
     def job_done(self, job_name: str) -> None: ...
 
     def log_summary(self) -> None: ...
@@ -434,6 +436,8 @@ class InstancesStream(DLFStream):
             emitted = 0
             try:
                 for batch in batches:
+                    for child in self._selected_children:
+                        child.prefetch(job_name, batch)
                     for row in batch:
                         record = shaper.record(row, job_name)
                         if record is None or not seen.first_time(record["instance_id"]):
