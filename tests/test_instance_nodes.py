@@ -317,3 +317,21 @@ def test_a_v1_redirect_is_not_followed_and_names_v1_api_url(
     last = run.stderr.strip().splitlines()[-1]
     assert "`v1_api_url`" in last
     assert "redirect (302)" in last
+
+
+@pytest.mark.timeout(120)
+def test_a_pages_node_runs_are_fetched_in_parallel(
+    make_sim: Callable[..., SimulatedDLF], tap: Tap, tmp_path: Path
+) -> None:
+    """One job, one window, one page: every request beyond one in flight is a node request."""
+    sim = make_sim(rate_limit_per_user=None, latency_ms=100)
+    args = selecting_nodes(tap, sim, tmp_path)
+    run = sync(tap, sim, config(sim, days=1, job_names=["quarter_hour_sync"]), args)
+    stats = sim.stats()
+    assert stats["requests_per_route"]["instances"] == 1
+    assert (
+        stats["requests_per_route"]["v1_instance"]
+        == len({r["instance_id"] for r in run.records["instance_nodes"]})
+        > 50
+    )
+    assert stats["peak_in_flight"] >= 3  # max_workers (4) at once, not one after the other
