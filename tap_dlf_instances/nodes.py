@@ -21,6 +21,7 @@ their ``end_time`` says: an end time that lies before the sync that saw the inst
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from types import TracebackType
@@ -95,6 +96,11 @@ NODE_SCHEMA = th.PropertiesList(
     th.Property("output_row_count", th.IntegerType, description="Rows written."),
     th.Property("log_path", th.StringType, description="Where the node's log is (OBS path)."),
 ).to_dict()
+
+
+#: What a node fetch on a pool thread gives back: (job, instance id), the node rows or the
+#: error saying the instance is gone (None: not started), and the failure that stops the run.
+_Prefetched = tuple[tuple[str, int], list[dict[str, Any]] | ApiError | None, BaseException | None]
 
 
 class InstanceGoneError(ApiError):
@@ -349,11 +355,31 @@ class InstanceNodesStream(DLFV1Stream):
                     contexts.setdefault(key, context)
         if len(contexts) < 2:  # nothing to overlap: fetched when its record comes
             return
+        # A failure (after its retries) stops the rest from starting, and is raised once the
+        # requests in flight have ended: raised at once, their own "giving up" lines would be
+        # logged after the run's final error line.
+        failed = threading.Event()
+
+        def fetch(context: Context) -> _Prefetched:
+            key = (context["job_name"], context["instance_id"])
+            if failed.is_set():
+                return key, None, None  # not started: fetched when its record comes, if ever
+            try:
+                return (*self._fetch_outcome(context), None)
+            except BaseException as exc:
+                failed.set()
+                return key, None, exc
+
+        failure: BaseException | None = None
         pool = self._dlf_tap.page_pool
-        for key, outcome in pool.imap_unordered(
-            self._fetch_outcome, list(contexts.values()), ahead=self.settings.max_workers
+        for key, outcome, error in pool.imap_unordered(
+            fetch, list(contexts.values()), ahead=self.settings.max_workers
         ):
-            self._ready[key] = outcome
+            if outcome is not None:
+                self._ready[key] = outcome
+            failure = failure or error
+        if failure is not None:
+            raise failure
 
     def _fetch_outcome(self, context: Context) -> tuple[tuple[str, int], list[dict[str, Any]] | ApiError]:
         """A fetch on a pool thread: the node rows, or the error that says the instance is gone
