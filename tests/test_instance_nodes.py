@@ -335,3 +335,24 @@ def test_a_pages_node_runs_are_fetched_in_parallel(
         > 50
     )
     assert stats["peak_in_flight"] >= 3  # max_workers (4) at once, not one after the other
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ({"name": REAL_TIME_JOB}, "has no `nodes` list"),
+        ({"nodes": [{"nodeType": "x"}]}, "has nodes without a `name`"),
+    ],
+)
+def test_a_show_job_200_without_node_names_is_retried_then_stops(
+    fast_sim: SimulatedDLF, tap: Tap, body: dict[str, Any], why: str
+) -> None:
+    path = f"/v1/{DEMO_PROJECT_ID}/jobs/{REAL_TIME_JOB}"
+    fast_sim.set_faults([{"kind": "body", "body": body, "path_contains": path, "times": None}])
+    run = tap(config(fast_sim, days=1, max_retries=1))
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert f"Gave up on GET {path}" in last
+    assert why in last
+    assert "Traceback" not in run.stderr
