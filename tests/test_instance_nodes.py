@@ -356,3 +356,20 @@ def test_a_show_job_200_without_node_names_is_retried_then_stops(
     assert f"Gave up on GET {path}" in last
     assert why in last
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.timeout(120)
+def test_instance_nodes_alone_reads_the_instances_without_emitting_them(
+    fast_sim: SimulatedDLF, tap: Tap, tmp_path: Path
+) -> None:
+    catalog = json.loads(Path(selecting_nodes(tap, fast_sim, tmp_path)[1]).read_text())
+    for stream in catalog["streams"]:
+        for entry in stream["metadata"]:
+            if stream["tap_stream_id"] in ("instances", "jobs") and entry["breadcrumb"] == []:
+                entry["metadata"]["selected"] = False
+    (tmp_path / "only-nodes.json").write_text(json.dumps(catalog))
+    run = sync(tap, fast_sim, config(fast_sim, days=1), ("--catalog", str(tmp_path / "only-nodes.json")))
+    assert set(run.records) == {"instance_nodes"}
+    assert run.records["instance_nodes"]
+    assert run.bookmarks()  # the instances' bookmarks still move, and the nodes' memory with them
+    assert run.last_state["bookmarks"]["instance_nodes"]["nodes_fetched"]["jobs"]
