@@ -167,7 +167,46 @@ def summary(args: argparse.Namespace) -> int:
         )
     duplicates = "no duplicates" if total == distinct else f"{total - distinct} DUPLICATES"
     print(f"Primary key (project_id, workspace, job_name, instance_id): {total} rows, {duplicates}.")
+    for line in operations(con, schema):
+        print(line)
     return 0 if total == distinct else 1
+
+
+def has_table(con: Any, schema: str, table: str) -> bool:
+    return bool(columns(con, schema, table))
+
+
+def operations(con: Any, schema: str) -> list[str]:
+    """The operations data around the runs, for the streams that were loaded: failing nodes,
+    PatchData runs, alarms."""
+    lines: list[str] = []
+    if has_table(con, schema, "instance_nodes"):
+        runs, failed = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE status = 'fail') FROM {schema}.instance_nodes"
+        ).fetchone()
+        worst = con.execute(
+            f"""SELECT job_name, node_name, count(*) FROM {schema}.instance_nodes
+            WHERE status = 'fail' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 5"""
+        ).fetchall()
+        lines += ["", f"Node runs: {runs} in {schema}.instance_nodes, {failed} failed."]
+        lines += [f"  failing node {job} / {node}: {n} failed runs" for job, node, n in worst]
+    if has_table(con, schema, "patch_data"):
+        patches = con.execute(
+            f"""SELECT name, status, start_date, end_date, CAST(job_list AS VARCHAR)
+            FROM {schema}.patch_data ORDER BY submitted_date DESC NULLS LAST, name LIMIT 5"""
+        ).fetchall()
+        count = con.execute(f"SELECT count(*) FROM {schema}.patch_data").fetchone()[0]
+        lines += ["", f"PatchData runs: {count} in {schema}.patch_data" + (", the latest:" if count else ".")]
+        lines += [
+            f"  {name} ({status}): plan times {plan_time_text(start)} to {plan_time_text(end)}, jobs {jobs}"
+            for name, status, start, end, jobs in patches
+        ]
+    if has_table(con, schema, "alarms"):
+        count, jobs = con.execute(
+            f"SELECT count(*), count(DISTINCT job_name) FROM {schema}.alarms"
+        ).fetchone()
+        lines += ["", f"Alarms: {count} notifications about {jobs} jobs in {schema}.alarms."]
+    return lines
 
 
 # --- snapshot and rows ---------------------------------------------------------------------

@@ -5,6 +5,9 @@ Copied from the region tables of Huawei's own SDK (``huaweicloudsdkdataartsstudi
 which is not a runtime dependency; ``tests/test_regions.py`` compares this table with the installed
 SDK packages. The two services differ: in eu-west-101 DataArts is on ``.com`` but IAM on ``.eu``,
 and the IAM table lists no endpoint for some DataArts regions (then set ``iam_url``).
+
+The DLF V1 APIs (a job instance's nodes, a job's nodes) live on another host, ``dayu-dlf``, listed
+for fewer regions by ``huaweicloudsdkdlf`` (``v1/region/dlf_region.py``): ``DLF_V1_URLS``.
 """
 
 from __future__ import annotations
@@ -92,4 +95,22 @@ REGIONS: dict[str, RegionEndpoints] = {
     "tr-west-1": RegionEndpoints(
         "https://dayu.tr-west-1.myhuaweicloud.com", "https://iam.tr-west-1.myhuaweicloud.com"
     ),
+}
+
+
+#: The DLF V1 API's endpoint per region (``huaweicloudsdkdlf`` 3.1.219, ``DlfRegion``); regions
+#: not listed have none in the SDK: there, set ``v1_api_url``.
+DLF_V1_URLS: dict[str, str] = {
+    region: f"https://dayu-dlf.{region}.myhuaweicloud.com"
+    for region in (
+        "ap-southeast-1",
+        "ap-southeast-3",
+        "cn-east-2",
+        "cn-east-3",
+        "cn-north-1",
+        "cn-north-11",
+        "cn-north-4",
+        "cn-south-1",
+        "ru-northwest-2",
+    )
 }

@@ -20,7 +20,7 @@ from tap_dlf_instances.auth.credentials import (
 )
 from tap_dlf_instances.errors import ConfigError
 from tap_dlf_instances.paging import OffsetMode
-from tap_dlf_instances.regions import REGIONS, RegionEndpoints
+from tap_dlf_instances.regions import DLF_V1_URLS, REGIONS, RegionEndpoints
 
 DEFAULT_HISTORY_DAYS = 30
 INSTANCE_STATUSES = (
@@ -122,12 +122,20 @@ class Settings:
     shard_index: int
     shard_count: int
     ca_bundle: str | None = None
+    #: Base URL of the DLF V1 API (nodes), or None when neither set nor known for the region.
+    v1_api_url: str | None = None
+    #: Node runs only of instances planned this long before the sync started; None: of all.
+    instance_nodes_age: timedelta | None = None
 
     def plain_http_urls(self) -> list[str]:
         """Settings whose URL sends credentials unencrypted to a host beyond this machine."""
         return [
             name
-            for name, url in (("api_url", self.api_url), ("iam_url", self.iam_url))
+            for name, url in (
+                ("api_url", self.api_url),
+                ("iam_url", self.iam_url),
+                ("v1_api_url", self.v1_api_url or ""),
+            )
             if url and urlsplit(url).scheme == "http" and not _is_loopback(urlsplit(url).hostname or "")
         ]
 
@@ -148,6 +156,7 @@ def parse_settings(config: Mapping[str, Any], *, now: datetime | None = None) ->
             )
         api_url = endpoints.api_url
     iam_url = iam_url or (endpoints.iam_url if endpoints else None) or ""
+    v1_api_url = _v1_api_url(config, region)
     credentials = _credentials(config)
     if isinstance(credentials, IamPasswordCredentials) and not iam_url:
         where = (
@@ -194,7 +203,42 @@ def parse_settings(config: Mapping[str, Any], *, now: datetime | None = None) ->
         shard_index=shard_index,
         shard_count=shard_count,
         ca_bundle=_ca_bundle(config),
+        v1_api_url=v1_api_url.rstrip("/") if v1_api_url else None,
+        instance_nodes_age=_instance_nodes_age(config),
     )
+
+
+#: `instance_nodes_days`: optional (no bound by default), so not in NUMBER_SETTINGS.
+INSTANCE_NODES_DAYS = Bounds(0.0, 0.01, 3660.0)
+
+
+def _instance_nodes_age(config: Mapping[str, Any]) -> timedelta | None:
+    value = config.get("instance_nodes_days")
+    if value is None:
+        return None
+    try:
+        days = float(value)
+    except (TypeError, ValueError):
+        days = float("nan")
+    if isinstance(value, bool) or not INSTANCE_NODES_DAYS.low <= days <= INSTANCE_NODES_DAYS.high:
+        raise ConfigError(
+            f"Setting `instance_nodes_days` must be a number of days from {INSTANCE_NODES_DAYS.low:g} "
+            f"to {INSTANCE_NODES_DAYS.high:g} (node runs of the instances planned that many days "
+            f"before the sync), got {value!r}; leave it unset for every instance read."
+        )
+    return timedelta(days=days)
+
+
+def _v1_api_url(config: Mapping[str, Any], region: str | None) -> str | None:
+    """The DLF V1 base URL: set, else `api_url` when that is set (a private endpoint or the
+    simulator serves both), else the region's ``dayu-dlf`` endpoint, if the SDK lists one."""
+    explicit = _url(config, "v1_api_url")
+    if explicit is not None:
+        return explicit
+    api_url = _url(config, "api_url")
+    if api_url is not None:
+        return api_url
+    return DLF_V1_URLS.get(region.lower()) if region else None
 
 
 def _present(config: Mapping[str, Any], name: str) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
 import requests
@@ -116,6 +116,20 @@ class WindowOfJob:
 
     job_name: str
     window: Window
+
+
+@runtime_checkable
+class InstanceChild(Protocol):
+    """A child stream of the instances (``nodes.InstanceNodesStream``): it picks the instances
+    it needs, and hears when a job's instances have all been read."""
+
+    def contexts_for(self, record: Mapping[str, Any]) -> list[Context]: ...
+
+    def prefetch(self, job_name: str, rows: list[dict[str, Any]]) -> None: ...
+
+    def job_done(self, job_name: str) -> None: ...
+
+    def log_summary(self) -> None: ...
 
 
 class InstancesStream(DLFStream):
@@ -374,6 +388,26 @@ class InstancesStream(DLFStream):
             yield from super()._sync_records(context, write_messages=write_messages)
         finally:
             self._summary.log(self.logger)
+            for child in self._selected_children:
+                child.log_summary()
+
+    @functools.cached_property
+    def _selected_children(self) -> list[InstanceChild]:
+        """The selected children (``instance_nodes``): a deselected one costs nothing. Known
+        once per run (the catalog does not change), as this is asked for every record."""
+        return [
+            child
+            for child in self.child_streams
+            if isinstance(child, InstanceChild) and (child.selected or child.has_selected_descendents)
+        ]
+
+    def generate_child_contexts(
+        self, record: dict[str, Any], context: Context | None
+    ) -> Iterable[Context | None]:
+        """A context only for the instances a child needs (its node runs not yet fetched): the
+        SDK's default, one per record, would start a child sync for every instance."""
+        for child in self._selected_children:
+            yield from child.contexts_for(record)
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         if context is None:
@@ -382,6 +416,9 @@ class InstancesStream(DLFStream):
             return
         try:
             yield from self._emit_job(context)
+            for child in self._selected_children:
+                child.job_done(context["job_name"])
+                self.state_manager.is_flushed = False  # the children's state is in the STATE
         except Exception:
             # The windows completed before the failure keep their bookmarks: their STATE goes
             # out now rather than at the next tick that will not come.
@@ -399,6 +436,8 @@ class InstancesStream(DLFStream):
             emitted = 0
             try:
                 for batch in batches:
+                    for child in self._selected_children:
+                        child.prefetch(job_name, batch)
                     for row in batch:
                         record = shaper.record(row, job_name)
                         if record is None or not seen.first_time(record["instance_id"]):

@@ -32,9 +32,11 @@ from tap_dlf_instances.inputs import (
     check_state_value,
     read_json_file,
 )
+from tap_dlf_instances.nodes import InstanceNodesStream, JobDetailReader
 from tap_dlf_instances.pacing import RequestPacer
 from tap_dlf_instances.paging import OffsetReading
 from tap_dlf_instances.settings import (
+    INSTANCE_NODES_DAYS,
     INSTANCE_STATUSES,
     NUMBER_SETTINGS,
     TEXT_DEFAULTS,
@@ -81,6 +83,23 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property("iam_url", th.StringType, description="Base URL of IAM (token login); overrides `region`."),
     th.Property(
+        "v1_api_url",
+        th.StringType,
+        description="Base URL of the DLF V1 API (a job's nodes, an instance's node runs: the "
+        "`instance_nodes` stream and real-time jobs' nodes). Default: `api_url` when `api_url` is set "
+        "(one endpoint, such as the simulator, serves both), else https://dayu-dlf.<region>.myhuaweicloud.com "
+        "for the regions where Huawei's SDK lists one.",
+    ),
+    th.Property(
+        "instance_nodes_days",
+        th.NumberType(
+            minimum=cast(int, INSTANCE_NODES_DAYS.low), maximum=cast(int, INSTANCE_NODES_DAYS.high)
+        ),
+        description="The `instance_nodes` stream fetches the node runs only of instances planned in "
+        "the last N days before the sync (one request per instance: this bounds a backfill's cost). "
+        "Default: every final instance read.",
+    ),
+    th.Property(
         "ca_bundle",
         th.StringType,
         description="Path of a PEM file of CA certificates to verify the API and IAM with (a private "
@@ -100,7 +119,8 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "realtime_job_nodes",
         th.ObjectType(additional_properties=th.ArrayType(th.StringType)),
-        description="Real-time job name -> list of node names whose sub-jobs (`<job>_<node>`) are read too.",
+        description="Real-time job name -> list of node names whose sub-jobs (`<job>_<node>`) are read; "
+        "without it a real-time job's nodes are found with DLF V1 ShowJob (this setting wins for the jobs it lists).",
     ),
     th.Property(
         "start_date",
@@ -354,23 +374,13 @@ class TapDLFInstances(Tap):
         else:
             jobs = self.workspace_jobs()
             names = [job["name"] for job in jobs if job.get("job_type") != "REAL_TIME"]
-            unread = [
-                job["name"]
-                for job in jobs
-                if job.get("job_type") == "REAL_TIME" and job["name"] not in settings.realtime_job_nodes
-            ]
-            if unread:
-                self.logger.info(
-                    "Real-time jobs %s have instances only per node: list their nodes in "
-                    "`realtime_job_nodes` to read them.",
-                    ", ".join(repr(name) for name in unread),
-                )
+            names += self._discovered_sub_jobs(jobs)
         names += [f"{job}_{node}" for job, nodes in settings.realtime_job_nodes.items() for node in nodes]
         unique = list(dict.fromkeys(names))
         return [name for name in unique if shard_of(name, settings.shard_count) == settings.shard_index]
 
-    def discover_streams(self) -> list[JobsStream | InstancesStream | AlarmsStream]:
-        return [JobsStream(self), InstancesStream(self), AlarmsStream(self)]
+    def discover_streams(self) -> list[Stream]:
+        return [JobsStream(self), InstancesStream(self), InstanceNodesStream(self), AlarmsStream(self)]
 
     @property
     def streams(self) -> dict[str, Stream]:
@@ -382,6 +392,39 @@ class TapDLFInstances(Tap):
         if list(streams) != order:
             self._streams = streams = {name: streams[name] for name in order}
         return streams
+
+    def _discovered_sub_jobs(self, jobs: list[dict[str, Any]]) -> list[str]:
+        """Real-time jobs have instances only per node, as sub-jobs ``<job>_<node>``: their nodes
+        come from DLF V1 ``ShowJob``, one request per real-time job per sync, except for the jobs
+        that `realtime_job_nodes` lists (the configured nodes win)."""
+        configured = self.settings.realtime_job_nodes
+        unread = [
+            job["name"]
+            for job in jobs
+            if job.get("job_type") == "REAL_TIME" and job["name"] not in configured
+        ]
+        if not unread:
+            return []
+        quoted = ", ".join(repr(name) for name in unread)
+        if self.settings.v1_api_url is None:
+            self.logger.info(
+                "Real-time jobs %s have instances only per node, and no DLF V1 endpoint is known to "
+                "find their nodes: set `v1_api_url`, or list their nodes in `realtime_job_nodes`.",
+                quoted,
+            )
+            return []
+        reader = JobDetailReader(self)
+        names: list[str] = []
+        for job in unread:
+            nodes = reader.node_names(job)
+            if nodes is None:
+                self.logger.warning(
+                    "Real-time job %r was not found by ShowJob; its sub-jobs are skipped.", job
+                )
+                continue
+            self.logger.info("Real-time job %r has nodes %s (ShowJob): their sub-jobs are read.", job, nodes)
+            names += [f"{job}_{node}" for node in nodes]
+        return names
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """The SDK writes the STATE and exits 0; exit 128 + the signal's number instead, so a

@@ -21,7 +21,7 @@ def test_committed_catalog_matches_discovery(tap):
 
 def test_catalog_declares_keys_and_bookmarks():
     streams = {s["tap_stream_id"]: s for s in json.loads(CATALOG.read_text())["streams"]}
-    assert {"jobs", "instances", "alarms"} <= set(streams)
+    assert {"jobs", "instances", "alarms", "instance_nodes"} <= set(streams)
     assert streams["instances"]["key_properties"] == ["project_id", "workspace", "job_name", "instance_id"]
     assert streams["instances"]["replication_key"] == "plan_time"
     assert streams["instances"]["replication_method"] == "INCREMENTAL"
@@ -37,3 +37,11 @@ def test_catalog_declares_keys_and_bookmarks():
     ]
     assert alarms["replication_key"] == "alarm_time"
     assert alarms["replication_method"] == "INCREMENTAL"
+
+
+def test_instance_nodes_is_a_keyed_stream_not_selected_by_default():
+    streams = {s["tap_stream_id"]: s for s in json.loads(CATALOG.read_text())["streams"]}
+    nodes = streams["instance_nodes"]
+    assert nodes["key_properties"] == ["project_id", "workspace", "job_name", "instance_id", "node_name"]
+    top = next(m["metadata"] for m in nodes["metadata"] if m["breadcrumb"] == [])
+    assert top["selected-by-default"] is False

@@ -317,6 +317,7 @@ STREAM_TABLES: dict[str, tuple[tuple[str, ...], Callable[[SimulatedDLF, int, int
         ("project_id", "workspace", "job_name", "plan_time", "alarm_time", "remind_type"),
         expected_alarms,
     ),
+    "instance_nodes": (("project_id", "workspace", "job_name", "instance_id", "node_name"), None),
 }
 
 

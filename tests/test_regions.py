@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 from huaweicloudsdkdataartsstudio.v1.region.dataartsstudio_region import DataArtsStudioRegion
+from huaweicloudsdkdlf.v1.region.dlf_region import DlfRegion
 from huaweicloudsdkiam.v3.region.iam_region import IamRegion
 
 from tap_dlf_instances.errors import ConfigError
-from tap_dlf_instances.regions import REGIONS
+from tap_dlf_instances.regions import DLF_V1_URLS, REGIONS
 from tap_dlf_instances.settings import parse_settings
 
 TOKEN = {"project_id": "0123456789abcdef0123456789abcdef", "auth_token": "t"}
@@ -65,3 +66,29 @@ def test_an_unused_region_is_not_checked_when_both_urls_are_given() -> None:
         {**TOKEN, "region": "private-1", "api_url": "https://dayu.example", "iam_url": "https://iam.example"}
     )
     assert settings.api_url == "https://dayu.example"
+
+
+def test_the_v1_table_is_the_dlf_sdks() -> None:
+    """The DLF V1 host (dayu-dlf) of every region of huaweicloudsdkdlf's table, and no other."""
+    assert {
+        region: sdk_endpoint(DlfRegion.static_fields, region) for region in DlfRegion.static_fields
+    } == DLF_V1_URLS
+    for region in DlfRegion.static_fields:
+        assert parse_settings({**TOKEN, "region": region}).v1_api_url == sdk_endpoint(
+            DlfRegion.static_fields, region
+        )
+
+
+def test_v1_api_url_defaults_to_api_url_and_can_be_set() -> None:
+    assert parse_settings({**TOKEN, "api_url": "http://127.0.0.1:9"}).v1_api_url == "http://127.0.0.1:9"
+    both = {
+        **TOKEN,
+        "region": "cn-north-4",
+        "api_url": "https://a.example",
+        "v1_api_url": "https://v1.example/",
+    }
+    assert parse_settings(both).v1_api_url == "https://v1.example"
+    # A region whose V1 host the SDK does not list: none, until set.
+    assert parse_settings({**TOKEN, "region": "eu-west-101"}).v1_api_url is None
+    with pytest.raises(ConfigError, match="`v1_api_url`"):
+        parse_settings({**TOKEN, "region": "cn-north-4", "v1_api_url": "ftp://x"})

@@ -29,6 +29,9 @@ def test_requests_are_exactly_the_pages_that_total_calls_for(make_sim, tap):
     start = to_ms(datetime.fromisoformat(config["start_date"]))
     end = to_ms(datetime.fromisoformat(config["end_date"]))
     jobs = [job.name for job in sim.dataset.jobs.values() if job.job_type != "REAL_TIME"]
+    # Real-time jobs' sub-jobs, found with one ShowJob each (DLF V1).
+    realtime = [job for job in sim.dataset.jobs.values() if job.job_type == "REAL_TIME"]
+    jobs += [name for job in realtime for name in job.sub_job_names()]
     pages = 0
     for job in jobs:
         for window in plan_windows(start, end, window_width_ms(30)):
@@ -38,6 +41,7 @@ def test_requests_are_exactly_the_pages_that_total_calls_for(make_sim, tap):
     routes = sim.stats()["requests_per_route"]
     assert routes["instances"] == pages
     assert routes["jobs"] == 1
+    assert routes["v1_job"] == len(realtime) >= 1
 
 
 def test_a_status_filter_is_passed_to_the_api(make_sim, tap):

@@ -96,7 +96,9 @@ def _advance_table(
                 template=template,
                 plan=plan,
                 instance_type=2,
-                start=plan + 1500,
+                # Run when it was submitted (10 minutes ago), whatever its plan time: a run
+                # cannot start before it exists, nor end before the sync that could not see it.
+                start=now_ms - 8 * MINUTE,
                 now_ms=now_ms,
             )
         )

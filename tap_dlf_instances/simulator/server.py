@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
-from tap_dlf_instances.simulator import alarms, api
+from tap_dlf_instances.simulator import alarms, api, v1
 from tap_dlf_instances.simulator.advance import advance
 from tap_dlf_instances.simulator.auth import (
     DEMO_ACCESS_KEY,
@@ -446,6 +446,8 @@ class SimulatedDLF:
                     offset_mode=self.config.alarm_offset_mode,
                     max_window_days=self.config.max_window_days,
                 )
+            elif route.startswith("v1_"):
+                reply = v1.answer(route, self.dataset, workspace, segments, now_ms=self.now_ms())
             elif route == "jobs":
                 reply = api.jobs(self.dataset, workspace, raw_query, offset_mode=self.config.offset_mode)
             else:
@@ -517,7 +519,9 @@ def _altered(outcome: Outcome, fault: FaultRule | None) -> Outcome:
 
 
 def _route(segments: list[str]) -> str | None:
-    """Route name for a decoded ``/v2/...`` path, or None (-> APIGW.0101)."""
+    """Route name for a decoded ``/v2/...`` (or DLF V1) path, or None (-> APIGW.0101)."""
+    if segments[:2] == ["", "v1"]:
+        return v1.route(segments)
     if len(segments) < 5 or segments[:2] != ["", "v2"] or segments[3] != "factory" or not segments[2]:
         return None
     if segments[4:] == ["alarm-info"]:

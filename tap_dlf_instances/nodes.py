@@ -1,0 +1,551 @@
+"""The DLF V1 API: each instance's node runs (the ``instance_nodes`` stream) and a job's nodes
+(``ShowJob``, to find a real-time job's sub-jobs).
+
+``instance_nodes`` is a child of ``instances`` in the SDK's parent/child sense: the instances
+stream hands it each instance that is due (``contexts_for``), and it asks
+``GET /v1/{project_id}/jobs/{job_name}/instances/{instance_id}`` once for it, through the same
+session, authenticator, pacer, retries and response checks as every other request (``DLFStream``).
+
+Once per instance, across syncs, with small state (``NodeFetchMemory``): an instance is due when
+it is final and has not been fetched. "Not fetched" is known without a list of every instance
+ever fetched: per job the state keeps the moment the last sync that read the whole job started
+(``since``) and the ids fetched whose run ended within ``MARGIN_MS`` of it or later (``recent``).
+An instance that ended before ``since - MARGIN_MS`` was final when that sync read it, so that
+sync fetched it; one that ended later is due unless it is among ``recent``. The margin covers
+the difference between this machine's clock (``since``) and the API's (``end_time``). The ids of
+the instances still open at that sync (``open``, a few per job) are due once final whatever
+their ``end_time`` says: an end time that lies before the sync that saw the instance running
+(a clock far off, a run closed late with its real end) does not hide them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import requests
+from singer_sdk import metrics
+from singer_sdk import typing as th
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.pagination import SinglePagePaginator
+
+from tap_dlf_instances.bookmarks import is_open
+from tap_dlf_instances.client import DLFStream, JobNotFoundError, error_fields, parsed_body
+from tap_dlf_instances.errors import ApiError
+from tap_dlf_instances.records import DEFAULT_WORKSPACE
+from tap_dlf_instances.schemas import SOURCE_PROPERTIES
+from tap_dlf_instances.streams import InstancesStream, path_segment
+from tap_dlf_instances.transport import unretryable_reason
+from tap_dlf_instances.windows import to_ms
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+#: How far before the previous sync's start an instance may have ended and still be unfetched:
+#: the 15 minutes of clock difference the API allows a signature.
+MARGIN_MS = 15 * 60 * 1000
+
+#: NodeInstance's wire names (camelCase, Huawei's SDK ``attribute_map``) -> columns, with the
+#: JSON type each must have. Its ``instanceId`` is the job instance's id: the key's
+#: ``instance_id``, taken from the instance the request named.
+NODE_FIELDS: dict[str, tuple[str, type | tuple[type, ...]]] = {
+    "nodeName": ("node_name", str),
+    "status": ("status", str),
+    "planTime": ("plan_time", int),
+    "startTime": ("start_time", int),
+    "endTime": ("end_time", int),
+    "executeTime": ("execute_time", (int, float)),
+    "nodeType": ("node_type", str),
+    "retryTimes": ("retry_times", int),
+    "inputRowCount": ("input_row_count", int),
+    "outputRowCount": ("output_row_count", int),
+    "logPath": ("log_path", str),
+}
+
+NODE_SCHEMA = th.PropertiesList(
+    *SOURCE_PROPERTIES.wrapped.values(),
+    th.Property("job_name", th.StringType, required=True, description="Job (or sub-job) name."),
+    th.Property(
+        "instance_id",
+        th.IntegerType,
+        required=True,
+        description="The job instance the node ran in (the instances stream's `instance_id`).",
+    ),
+    th.Property("node_name", th.StringType, required=True, description="Node name."),
+    th.Property(
+        "status",
+        th.StringType,
+        description="waiting, running, success, fail, skip, pause or manual-stop.",
+    ),
+    th.Property("plan_time", th.IntegerType, description="The instance's planned time, ms since the epoch."),
+    th.Property("start_time", th.IntegerType, description="Node start, ms since the epoch."),
+    th.Property("end_time", th.IntegerType, description="Node end, ms since the epoch."),
+    th.Property(
+        "execute_time",
+        th.NumberType,
+        description="Node run time in ms. A number, as the instances stream's `execute_time` "
+        "(Huawei's SDK models it as int).",
+    ),
+    th.Property("node_type", th.StringType, description="Node type (DLISQL, CDMJob, Shell, ...)."),
+    th.Property("retry_times", th.IntegerType, description="Retries after failures."),
+    th.Property("input_row_count", th.IntegerType, description="Rows read."),
+    th.Property("output_row_count", th.IntegerType, description="Rows written."),
+    th.Property("log_path", th.StringType, description="Where the node's log is (OBS path)."),
+).to_dict()
+
+
+#: What a node fetch on a pool thread gives back: (job, instance id), the node rows or the
+#: error saying the instance is gone (None: not started), and the failure that stops the run.
+_Prefetched = tuple[tuple[str, int], list[dict[str, Any]] | ApiError | None, BaseException | None]
+
+
+class InstanceGoneError(ApiError):
+    """The instance (or its job) no longer exists: deleted since it was listed."""
+
+
+class MalformedNodesError(ValueError):
+    """A 200 whose body is not a job instance with its node runs."""
+
+
+def node_rows(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The node runs of a ``ShowJobInstance`` body; ``MalformedNodesError`` when it has none
+    that could be read (an ``error_code`` body, no ``nodes`` list, nodes that are not objects)."""
+    if "error_code" in body:
+        raise MalformedNodesError(f"is an error ({body.get('error_code')!s:.40})")
+    nodes = body.get("nodes")
+    if not isinstance(nodes, list):
+        raise MalformedNodesError("has no `nodes` list")
+    if not all(isinstance(node, dict) for node in nodes):
+        raise MalformedNodesError("has `nodes` that are not objects")
+    return nodes
+
+
+class NodeShaper:
+    """A node run as a record: snake_case columns of the schema's types; a value of another type
+    is left out (null) and counted, a node without a name is dropped and counted."""
+
+    def __init__(self, project_id: str, workspace: str | None) -> None:
+        self.source = {"project_id": project_id, "workspace": workspace or DEFAULT_WORKSPACE}
+        self.dropped = 0
+        self.nulled = 0
+
+    def record(self, node: Mapping[str, Any], job_name: str, instance_id: int) -> dict[str, Any] | None:
+        name = node.get("nodeName")
+        if not isinstance(name, str) or not name:
+            self.dropped += 1
+            return None
+        record: dict[str, Any] = {**self.source, "job_name": job_name, "instance_id": instance_id}
+        for wire, (column, kind) in NODE_FIELDS.items():
+            value = node.get(wire)
+            if value is None:
+                record[column] = None
+            elif isinstance(value, kind) and not isinstance(value, bool):
+                record[column] = value
+            else:
+                self.nulled += 1
+                record[column] = None
+        return record
+
+
+class NodeFetchMemory:
+    """Which final instances still need their node runs fetched (see the module's docstring).
+
+    State, per job: ``{"since": <ms>, "recent": [[instance_id, end_ms], ...], "open": [ids]}``.
+    """
+
+    def __init__(self, stored: Any, *, sync_started_ms: int, logger: logging.Logger) -> None:
+        self.sync_started_ms = sync_started_ms
+        self._since: dict[str, int] = {}
+        self._fetched: dict[str, dict[int, int]] = {}
+        self._was_open: dict[str, set[int]] = {}
+        self._open_now: dict[str, set[int]] = {}
+        jobs = stored.get("jobs") if isinstance(stored, dict) else None
+        for job, entry in (jobs or {}).items() if isinstance(jobs, dict) else ():
+            try:
+                since = entry["since"]
+                recent = {int(iid): int(end) for iid, end in entry.get("recent", [])}
+                was_open = {int(iid) for iid in entry.get("open", [])}
+                if not isinstance(since, int) or isinstance(since, bool):
+                    raise TypeError(since)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                # Not what this tap writes: the job's final instances are fetched again (rows
+                # repeated, which the key de-duplicates; none lost).
+                logger.warning("The instance_nodes state of job %r is not usable; dropped.", job)
+                continue
+            self._since[job] = min(since, sync_started_ms)
+            self._fetched[job] = recent
+            self._was_open[job] = was_open
+
+    @staticmethod
+    def ended(record: Mapping[str, Any]) -> int:
+        """When the instance's run ended: ``end_time``, else its start or plan time (a
+        ``skip-by-depend`` may have no end)."""
+        for key in ("end_time", "start_time", "plan_time"):
+            value = record.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        return 0
+
+    def due(self, job_name: str, instance_id: int, status: Any, ended: int) -> bool:
+        if is_open(status):
+            # Fetched once, when final: a running instance's nodes still change.
+            self._open_now.setdefault(job_name, set()).add(instance_id)
+            return False
+        if instance_id in self._fetched.get(job_name, {}):
+            return False
+        since = self._since.get(job_name)
+        return (
+            since is None or ended >= since - MARGIN_MS or instance_id in self._was_open.get(job_name, set())
+        )
+
+    def fetched(self, job_name: str, instance_id: int, ended: int) -> None:
+        self._fetched.setdefault(job_name, {})[instance_id] = ended
+
+    def job_done(self, job_name: str) -> dict[str, Any]:
+        """Every instance of ``job_name`` this sync listed is handled: the job's state from now
+        on (the ids that ended before the margin are not needed any more)."""
+        horizon = self.sync_started_ms - MARGIN_MS
+        recent = {iid: end for iid, end in self._fetched.get(job_name, {}).items() if end >= horizon}
+        still_open = self._open_now.pop(job_name, set())
+        self._since[job_name] = self.sync_started_ms
+        self._fetched[job_name] = recent
+        self._was_open[job_name] = still_open
+        return {
+            "since": self.sync_started_ms,
+            "recent": [[iid, end] for iid, end in sorted(recent.items())],
+            "open": sorted(still_open),
+        }
+
+
+class _RunCounter(metrics.Counter):
+    """One record counter for the whole run: the SDK syncs a child stream once per parent
+    record, and its counter would log a METRIC line for every instance."""
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+class _SilentTimer(metrics.Timer):
+    """No METRIC line per instance either (see ``_RunCounter``)."""
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+class DLFV1Stream(DLFStream):
+    """Requests to the DLF V1 API (``v1_api_url``, the ``dayu-dlf`` host)."""
+
+    @property
+    def url_base(self) -> str:
+        return f"{self.settings.v1_api_url}/v1/{self.settings.project_id}"
+
+    def get_new_paginator(self) -> SinglePagePaginator:
+        return SinglePagePaginator()
+
+    def fetch(self, context: Context) -> requests.Response:
+        """The one request of ``context``, by the SDK's request path (auth, pacing, retries,
+        checks): ``request_records`` would log a METRIC line for each, once per instance here."""
+        request = self.prepare_request(context, None)
+        return self.request_decorator(self._request)(request, context)
+
+    def _unretryable(self, exc: BaseException) -> str | None:
+        return unretryable_reason(
+            exc, host_answered=self.requests_session.has_answered(self.settings.v1_api_url or "")
+        )
+
+    def _raise_redirect(self, response: requests.Response) -> None:
+        raise ApiError(
+            f"The API at `v1_api_url` ({self.settings.v1_api_url}) answered {response.request.method} "
+            f"{response.request.path_url} with a redirect ({response.status_code}). The DLF V1 API never "
+            "redirects, so the tap does not follow it: check `v1_api_url` or `region`.",
+            status=response.status_code,
+        )
+
+    def _raise_client_error(self, response: requests.Response) -> None:
+        code, message = error_fields(response)
+        if code == "APIGW.0101" or response.status_code == HTTPStatus.NOT_FOUND:
+            raise ApiError(
+                f"The API at `v1_api_url` ({self.settings.v1_api_url}) has no route "
+                f"{response.request.method} {response.request.path_url} ({code}: {message}). Check "
+                "`v1_api_url` or `region`: DLF V1 APIs live on https://dayu-dlf.<region>.myhuaweicloud.com.",
+                status=response.status_code,
+                error_code=code,
+            )
+        super()._raise_client_error(response)
+
+
+class InstanceNodesStream(DLFV1Stream):
+    """The node runs of each final instance, fetched once (``NodeFetchMemory``)."""
+
+    name = "instance_nodes"
+    parent_stream_type = InstancesStream
+    path = "/jobs/{job_name}/instances/{instance_id}"
+    primary_keys = ("project_id", "workspace", "job_name", "instance_id", "node_name")
+    replication_key = None
+    schema = NODE_SCHEMA
+    selected_by_default = False  # one request per instance: see the README for the cost
+    # One state for the stream, not one partition per instance (NodeFetchMemory keeps it small).
+    state_partitioning_keys: list[str] = []  # the SDK declares it so
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._memory: NodeFetchMemory | None = None
+        self._shaper: NodeShaper | None = None  # the settings are not known at --discover
+        self._schema_written = False
+        self._counter: _RunCounter | None = None
+        # Node rows fetched ahead (prefetch), or the error saying the instance is gone.
+        self._ready: dict[tuple[str, int], list[dict[str, Any]] | ApiError] = {}
+        self.fetched = 0
+        self.gone = 0
+        self.node_runs = 0
+
+    @property
+    def shaper(self) -> NodeShaper:
+        if self._shaper is None:
+            self._shaper = NodeShaper(self.settings.project_id, self.settings.workspace)
+        return self._shaper
+
+    @property
+    def memory(self) -> NodeFetchMemory:
+        if self._memory is None:
+            self._memory = NodeFetchMemory(
+                self.stream_state.get("nodes_fetched"),
+                sync_started_ms=to_ms(self._dlf_tap.sync_started_at),
+                logger=self.logger,
+            )
+        return self._memory
+
+    # What the instances stream asks
+
+    def contexts_for(self, record: Mapping[str, Any]) -> list[Context]:
+        """The child context of an instance record if its node runs are due, else none."""
+        job_name, instance_id = record.get("job_name"), record.get("instance_id")
+        if not isinstance(job_name, str) or not isinstance(instance_id, int):
+            return []
+        age = self.settings.instance_nodes_age
+        if age is not None:
+            plan_time = record.get("plan_time")
+            oldest = to_ms(self._dlf_tap.sync_started_at - age)
+            if not isinstance(plan_time, int) or plan_time < oldest:
+                return []  # older than `instance_nodes_days`: never fetched
+        ended = NodeFetchMemory.ended(record)
+        if not self.memory.due(job_name, instance_id, record.get("status"), ended):
+            return []
+        return [{"job_name": job_name, "instance_id": instance_id, "ended": ended}]
+
+    def prefetch(self, job_name: str, rows: list[dict[str, Any]]) -> None:
+        """Fetch the node runs of a page's due instances in parallel, before the SDK syncs this
+        child record by record: one request after the other would leave the rate limit mostly
+        unused against an API that takes 100 ms or more to answer. The tap's page pool runs
+        them (``max_workers`` in flight, paced, the same request path); ``get_records`` takes
+        the answers from here in the records' order."""
+        contexts: dict[tuple[str, int], Context] = {}
+        for row in rows:
+            for context in self.contexts_for({**row, "job_name": job_name}):
+                key = (job_name, context["instance_id"])
+                if key not in self._ready:
+                    contexts.setdefault(key, context)
+        if len(contexts) < 2:  # nothing to overlap: fetched when its record comes
+            return
+        # A failure (after its retries) stops the rest from starting, and is raised once the
+        # requests in flight have ended: raised at once, their own "giving up" lines would be
+        # logged after the run's final error line.
+        failed = threading.Event()
+
+        def fetch(context: Context) -> _Prefetched:
+            key = (context["job_name"], context["instance_id"])
+            if failed.is_set():
+                return key, None, None  # not started: fetched when its record comes, if ever
+            try:
+                return (*self._fetch_outcome(context), None)
+            except BaseException as exc:
+                failed.set()
+                return key, None, exc
+
+        failure: BaseException | None = None
+        pool = self._dlf_tap.page_pool
+        for key, outcome, error in pool.imap_unordered(
+            fetch, list(contexts.values()), ahead=self.settings.max_workers
+        ):
+            if outcome is not None:
+                self._ready[key] = outcome
+            failure = failure or error
+        if failure is not None:
+            raise failure
+
+    def _fetch_outcome(self, context: Context) -> tuple[tuple[str, int], list[dict[str, Any]] | ApiError]:
+        """A fetch on a pool thread: the node rows, or the error that says the instance is gone
+        (any other error is raised, and stops the run as a failed request does)."""
+        key = (context["job_name"], context["instance_id"])
+        try:
+            return key, node_rows(parsed_body(self.fetch(context)))
+        except (InstanceGoneError, JobNotFoundError) as exc:
+            return key, exc
+
+    def job_done(self, job_name: str) -> None:
+        """The instances stream read every window of ``job_name`` (its records, and so the node
+        runs of its due instances, are written): the job's memory moves on."""
+        jobs = self.stream_state.setdefault("nodes_fetched", {}).setdefault("jobs", {})
+        if not isinstance(jobs, dict):  # a state of another shape: replaced
+            jobs = self.stream_state["nodes_fetched"] = {"jobs": {}}
+            jobs = jobs["jobs"]
+        jobs[job_name] = self.memory.job_done(job_name)
+
+    # Requests
+
+    def get_url(self, context: Context | None) -> str:
+        ctx = context or {}
+        return f"{self.url_base}/jobs/{path_segment(ctx['job_name'])}/instances/{int(ctx['instance_id'])}"
+
+    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+        return {}
+
+    def validate_response(self, response: requests.Response) -> None:
+        super().validate_response(response)
+        try:
+            node_rows(parsed_body(response))
+        except MalformedNodesError as exc:
+            raise RetriableAPIError(
+                f"{response.request.method} {response.request.path_url} answered "
+                f"{response.status_code} with a body that {exc}",
+                response,
+            ) from None
+
+    def _raise_client_error(self, response: requests.Response) -> None:
+        code, message = error_fields(response)
+        gone = code == "DLF.0100" or (response.status_code == HTTPStatus.NOT_FOUND and code != "APIGW.0101")
+        if gone:
+            raise InstanceGoneError(
+                f"{response.status_code} {code or ''}: {message}", status=response.status_code
+            )
+        super()._raise_client_error(response)
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        return node_rows(parsed_body(response))
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        ctx = context or {}
+        job_name, instance_id, ended = ctx["job_name"], ctx["instance_id"], ctx["ended"]
+        rows = self._ready.pop((job_name, instance_id), None)
+        if rows is None:  # not fetched ahead (a page with one due instance)
+            _key, rows = self._fetch_outcome(ctx)
+        if isinstance(rows, ApiError):  # the instance, or its job, is gone
+            self.gone += 1
+            self.memory.fetched(job_name, instance_id, ended)  # not asked again
+            self.log(
+                "Instance %s of job %r is gone (%s): no node runs; the other instances go on.",
+                instance_id,
+                job_name,
+                rows,
+                level=logging.WARNING,
+            )
+            return
+        self.fetched += 1
+        for row in rows:
+            record = self.shaper.record(row, job_name, instance_id)
+            if record is not None:
+                self.node_runs += 1
+                yield record
+        self.memory.fetched(job_name, instance_id, ended)
+
+    # The SDK syncs a child once per parent record: what it does per sync is done once per run.
+
+    def _write_schema_message(self) -> None:
+        if not self._schema_written:
+            self._schema_written = True
+            super()._write_schema_message()
+
+    def _write_state_message(self) -> None:
+        """The instances stream writes the STATE (its cadence, at most about once a second),
+        which holds this stream's state too; one per instance would repeat every bookmark."""
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        # Each sync of this child covers one instance: an ACTIVATE_VERSION would tell the
+        # target to drop every other row.
+        return False
+
+    def get_record_counter(self, **kwargs: Any) -> metrics.Counter:
+        if self._counter is None:
+            self._counter = _RunCounter(metrics.Metric.RECORD_COUNT, {metrics.Tag.STREAM: self.name})
+        return self._counter
+
+    def get_sync_timer(self) -> metrics.Timer:
+        return _SilentTimer(metrics.Metric.SYNC_DURATION, {metrics.Tag.STREAM: self.name})
+
+    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
+        if message.startswith("Beginning sync of"):
+            level = logging.DEBUG  # once per instance (see above)
+        super().log(message, *args, level=level, **kwargs)
+
+    def log_summary(self) -> None:
+        """One line for the run: instances whose node runs were fetched, node runs, anomalies."""
+        anomalies = self.gone + self.shaper.dropped + self.shaper.nulled
+        self.log(
+            "instance_nodes: node runs of %d instances fetched (%d node runs); %d instances gone "
+            "(404), %d nodes without a name dropped, %d values of the wrong type left out.",
+            self.fetched,
+            self.node_runs,
+            self.gone,
+            self.shaper.dropped,
+            self.shaper.nulled,
+            level=logging.WARNING if anomalies else logging.INFO,
+        )
+
+
+class JobDetailReader(DLFV1Stream):
+    """``ShowJob`` (``GET /v1/{project_id}/jobs/{job_name}``): a job's node names. Not a stream
+    of the catalog, a reader: the tap asks it for each real-time job once per sync."""
+
+    name = "job_detail"
+    path = "/jobs/{job_name}"
+    schema = th.PropertiesList(th.Property("name", th.StringType)).to_dict()
+
+    def get_url(self, context: Context | None) -> str:
+        return f"{self.url_base}/jobs/{path_segment((context or {})['job_name'])}"
+
+    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+        return {}
+
+    def validate_response(self, response: requests.Response) -> None:
+        super().validate_response(response)
+        try:
+            self._names(parsed_body(response))
+        except MalformedNodesError as exc:
+            raise RetriableAPIError(
+                f"{response.request.method} {response.request.path_url} answered "
+                f"{response.status_code} with a body that {exc}",
+                response,
+            ) from None
+
+    @staticmethod
+    def _names(body: Mapping[str, Any]) -> list[str]:
+        nodes = node_rows(body)
+        names = [node.get("name") for node in nodes]
+        if not all(isinstance(name, str) and name for name in names):
+            raise MalformedNodesError("has nodes without a `name`")
+        return [name for name in names if isinstance(name, str)]
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        return [{"name": name} for name in self._names(parsed_body(response))]
+
+    def node_names(self, job_name: str) -> list[str] | None:
+        """The job's node names; None when the job does not exist (any more)."""
+        try:
+            return self._names(parsed_body(self.fetch({"job_name": job_name})))
+        except JobNotFoundError:
+            return None
