@@ -189,7 +189,9 @@ def operations(con: Any, schema: str) -> list[str]:
             WHERE status = 'fail' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 5"""
         ).fetchall()
         lines += ["", f"Node runs: {runs} in {schema}.instance_nodes, {failed} failed."]
-        lines += [f"  failing node {job} / {node}: {n} failed run{'' if n == 1 else 's'}" for job, node, n in worst]
+        lines += [
+            f"  failing node {job} / {node}: {n} failed run{'' if n == 1 else 's'}" for job, node, n in worst
+        ]
     if has_table(con, schema, "patch_data"):
         patches = con.execute(
             f"""SELECT name, status, start_date, end_date, CAST(job_list AS VARCHAR)
