@@ -169,6 +169,8 @@ class DLFStream(RESTStream[int]):
     # The API never redirects: a 3xx is an error (validate_response), never followed, so no
     # credential or signed header reaches the host a Location names. DLFSession enforces it too.
     allow_redirects = False
+    #: The setting that names this stream's endpoint, for the errors that ask to check it.
+    url_setting = "api_url"
 
     def __init__(self, tap: TapDLFInstances) -> None:
         self._dlf_tap = tap
@@ -375,14 +377,14 @@ class DLFStream(RESTStream[int]):
                 reason = self._unretryable(exc)
                 if reason is not None:
                     raise ApiError(
-                        f"Cannot reach the API at {self.settings.api_url}: {reason}. Check "
-                        f"`api_url` or `region`{_tls_hint(reason)}; this is not retried.",
+                        f"Cannot reach the API at {getattr(self.settings, self.url_setting)}: {reason}. "
+                        f"Check `{self.url_setting}` or `region`{_tls_hint(reason)}; this is not retried.",
                         status=0,
                     ) from None
                 raise ApiError(
                     f"Gave up on {prepared_request.method} {prepared_request.path_url} after "
-                    f"{tries} attempts: {type(exc).__name__} ({_short(exc)}). Check `api_url` "
-                    "or `region` and the network, or raise `request_timeout`.",
+                    f"{tries} attempts: {type(exc).__name__} ({_short(exc)}). Check "
+                    f"`{self.url_setting}` or `region` and the network, or raise `request_timeout`.",
                     status=0,
                 ) from None
 

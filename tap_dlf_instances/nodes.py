@@ -249,6 +249,8 @@ class _SilentTimer(metrics.Timer):
 class DLFV1Stream(DLFStream):
     """Requests to the DLF V1 API (``v1_api_url``, the ``dayu-dlf`` host)."""
 
+    url_setting = "v1_api_url"
+
     @property
     def url_base(self) -> str:
         return f"{self.settings.v1_api_url}/v1/{self.settings.project_id}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -366,7 +367,7 @@ def test_instance_nodes_alone_reads_the_instances_without_emitting_them(
     catalog = json.loads(Path(selecting_nodes(tap, fast_sim, tmp_path)[1]).read_text())
     for stream in catalog["streams"]:
         for entry in stream["metadata"]:
-            if stream["tap_stream_id"] in ("instances", "jobs") and entry["breadcrumb"] == []:
+            if stream["tap_stream_id"] != "instance_nodes" and entry["breadcrumb"] == []:
                 entry["metadata"]["selected"] = False
     (tmp_path / "only-nodes.json").write_text(json.dumps(catalog))
     run = sync(tap, fast_sim, config(fast_sim, days=1), ("--catalog", str(tmp_path / "only-nodes.json")))
@@ -406,3 +407,18 @@ def test_instance_nodes_days_must_be_a_positive_number(fast_sim: SimulatedDLF, t
     assert run.returncode == 1
     assert "`instance_nodes_days`" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.timeout(120)
+def test_an_unreachable_v1_endpoint_names_v1_api_url(
+    fast_sim: SimulatedDLF, tap: Tap, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    run = tap(config(fast_sim, v1_api_url=closed), args=selecting_nodes(tap, fast_sim, tmp_path))
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert closed in last
+    assert "`v1_api_url`" in last
+    assert "`api_url`" not in last
