@@ -185,13 +185,13 @@ def error_200_body(rule: FaultRule) -> dict[str, str]:
 
 def first_page_query(raw_query: str) -> str:
     """The query with ``offset`` set to 0: a ``repeat`` server answers every offset alike."""
-    params = [pair for pair in raw_query.split("&") if pair and not pair.startswith("offset=")]
-    return "&".join([*params, "offset=0"])
+    params = [pair for pair in raw_query.split("&") if pair and not pair.startswith(("offset=", "page="))]
+    return "&".join([*params, "offset=0", "page=0"])  # page: the PatchData list's page index
 
 
 def rows_key_of(payload: Mapping[str, Any]) -> str | None:
     """The list a listing's rows are in (``instances`` or ``jobs``), if any."""
-    return next((key for key in ("instances", "jobs") if isinstance(payload.get(key), list)), None)
+    return next((key for key in ("instances", "jobs", "rows") if isinstance(payload.get(key), list)), None)
 
 
 def repeated_page(payload: dict[str, Any], rule: FaultRule) -> dict[str, Any]:
