@@ -28,6 +28,7 @@ from tap_dlf_instances.simulator.dataset import Dataset, Instance
 MINUTE = 60_000
 PATCH_STATUSES = ("SUCCESS", "RUNNING", "CANCLE")  # sic: the API's spelling
 MAX_SIZE = 100
+SCHEDULED_TYPES = (0, 6)  # what a PatchData run re-runs: scheduled instances (and sub-jobs')
 
 
 @dataclass
@@ -101,7 +102,7 @@ def create_run(
     now_ms: int,
 ) -> tuple[PatchRun, list[Instance]]:
     """A PatchData run of ``jobs`` over plan times ``[start, end]``, with its instances: one
-    type-5 re-run of each scheduled plan time of each job in the range. RUNNING: the first half
+    type-5 re-run of each scheduled (type 0 or 6) plan time of each job in the range. RUNNING: the first half
     of each job's re-runs exist (the last of them running), the rest come with :func:`finish_run`."""
     if status not in PATCH_STATUSES:
         raise ValueError(f"status must be one of {PATCH_STATUSES}, not {status!r}")
@@ -127,7 +128,7 @@ def create_run(
                 {
                     inst.plan_time
                     for inst in table.rows()
-                    if start <= inst.plan_time <= end and inst.instance_type != 5
+                    if start <= inst.plan_time <= end and inst.instance_type in SCHEDULED_TYPES
                 }
             )
             if status == "RUNNING":
