@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -26,6 +27,7 @@ from tap_dlf_instances.bookmarks import (
     read_start,
 )
 from tap_dlf_instances.client import DLFStream, JobNotFoundError, page_of
+from tap_dlf_instances.errors import ApiError
 from tap_dlf_instances.paging import OffsetPaginator
 from tap_dlf_instances.patch_data import STATE_KEY as PATCH_STATE_KEY
 from tap_dlf_instances.patch_data import PatchCatchUp, PatchDataStream, merge_ranges, ranges_by_job
@@ -353,12 +355,27 @@ class InstancesStream(DLFStream):
                 level=logging.WARNING,
             )
         jobs = set(self._dlf_tap.instance_job_names)
-        if catch_up.first:
-            # Nothing to catch up; runs still going are remembered, so their later instances
-            # are read by the next sync.
-            rows = self._dlf_tap.running_patch_runs() if jobs else []
-        else:
-            rows = self._dlf_tap.patch_runs(self._listing_since(catch_up))
+        try:
+            if catch_up.first:
+                # Nothing to catch up; runs still going are remembered, so their later
+                # instances are read by the next sync.
+                rows = self._dlf_tap.running_patch_runs() if jobs else []
+            else:
+                rows = self._dlf_tap.patch_runs(self._listing_since(catch_up))
+        except ApiError as exc:
+            if not HTTPStatus.BAD_REQUEST <= exc.status < HTTPStatus.INTERNAL_SERVER_ERROR:
+                raise  # a redirect stops the run, as on every route
+            # Credentials that may read instances but not PatchData runs, a region without the
+            # route: the instances are still read; the record of PatchData runs stays as it
+            # was, so the next sync that can list them catches up.
+            self.log(
+                "PatchData runs could not be listed (%s); this sync reads no PatchData range again, "
+                "the next one that can list them will.",
+                exc,
+                level=logging.WARNING,
+            )
+            self._patch_ranges = {}
+            return self._patch_ranges
         due = catch_up.due(rows)
         seen = due if not catch_up.first else PatchCatchUp(0).due(rows)
         self._patch_state = PatchCatchUp.next_state(seen, sync_started_ms=self._sync_started_ms, jobs=jobs)

@@ -266,6 +266,41 @@ def test_faults_on_the_patchdata_list_are_retried(
     assert sim.stats()["faults_applied"] == {"status": 1, "error_body": 1, "truncated": 1, "body": 1}
 
 
+@pytest.mark.timeout(240)
+def test_a_refused_patchdata_list_leaves_the_instances_read_and_the_catch_up_for_later(
+    make_sim: Callable[..., SimulatedDLF], tap: Callable[..., Any]
+) -> None:
+    """Credentials that may not list PatchData runs (403): the instances are read and their
+    STATE written; the run ends with exit 1 and one line for the patch_data stream; the
+    PatchData record is kept, so the next sync that can list the runs catches them up."""
+    sim = make_sim(rate_limit_per_user=None)
+    config = config_of(sim, ["hourly_orders_etl"])
+    first = tap(config)
+    assert first.returncode == 0, first.stderr[-3000:]
+    now = sim.now_ms()
+    patch = sim.patch(["hourly_orders_etl"], now - 16 * DAY, now - 16 * DAY + 2 * HOUR)
+    refused = {"kind": "status", "status": 403, "error_code": "DLF.6888", "path_contains": "supplement-data"}
+    sim.set_faults([refused | {"times": None}])
+    second = tap(config, state=first.last_state)
+    assert second.returncode == 1
+    assert "PatchData runs could not be listed" in second.stderr
+    assert second.stderr.strip().splitlines()[-1].count("403") == 1
+    assert "Traceback" not in second.stderr
+    assert second.instances
+    assert not set(patch["added_ids"]) & {row["instance_id"] for row in second.instances}
+    kept = second.last_state["bookmarks"]["instances"]
+    assert kept["patch_data"] == first.last_state["bookmarks"]["instances"]["patch_data"]
+    assert (
+        kept["partitions"][0]["replication_key_value"]
+        > first.bookmarks()["hourly_orders_etl"]["replication_key_value"]
+    )
+
+    sim.set_faults([])
+    third = tap(config, state=second.last_state)
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert set(patch["added_ids"]) <= {row["instance_id"] for row in third.instances}
+
+
 # --- units nothing else reaches alone -------------------------------------------------------
 
 
