@@ -7,14 +7,16 @@ back from a job's newest plan time; a run still RUNNING is read again until it e
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import pytest
 
 from tap_dlf_instances.bookmarks import Bookmark, after_window
-from tap_dlf_instances.patch_data import PatchRun, merge_ranges
+from tap_dlf_instances.patch_data import PatchCatchUp, PatchRun, merge_ranges
 from tap_dlf_instances.simulator import Dataset, SimulatedDLF
 from tap_dlf_instances.windows import Window
 
@@ -301,6 +303,30 @@ def test_a_refused_patchdata_list_leaves_the_instances_read_and_the_catch_up_for
     assert set(patch["added_ids"]) <= {row["instance_id"] for row in third.instances}
 
 
+@pytest.mark.timeout(240)
+def test_patchdata_is_caught_up_with_the_patch_data_stream_deselected(
+    make_sim: Callable[..., SimulatedDLF], tap: Callable[..., Any], tmp_path: Path
+) -> None:
+    sim = make_sim(rate_limit_per_user=None)
+    config = config_of(sim, ["hourly_orders_etl"])
+    catalog = json.loads(tap(config, args=("--discover",)).stdout)
+    for stream in catalog["streams"]:
+        for entry in stream["metadata"]:
+            if not entry["breadcrumb"]:
+                entry["metadata"]["selected"] = stream["tap_stream_id"] == "instances"
+    path = tmp_path / "only-instances.json"
+    path.write_text(json.dumps(catalog))
+    first = tap(config, args=("--catalog", str(path)))
+    assert first.returncode == 0, first.stderr[-3000:]
+    now = sim.now_ms()
+    patch = sim.patch(["hourly_orders_etl"], now - 25 * DAY, now - 25 * DAY + 4 * HOUR)
+    second = tap(config, state=first.last_state, args=("--catalog", str(path)))
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert set(second.records) == {"instances"}
+    assert set(patch["added_ids"]) <= {row["instance_id"] for row in second.instances}
+    assert "patch_data" not in second.last_state["bookmarks"]
+
+
 # --- units nothing else reaches alone -------------------------------------------------------
 
 
@@ -327,3 +353,17 @@ def test_a_patch_row_needs_whole_number_dates_and_a_job_list() -> None:
     assert PatchRun.of(good | {"end_date": True}) is None
     assert PatchRun.of(good | {"job_list": "a"}) is None
     assert PatchRun.of(good | {"start_date": 5}) is None
+
+
+def test_a_patch_record_that_is_not_one_is_a_first_sync() -> None:
+    assert PatchCatchUp.from_state(None) == (PatchCatchUp(None), None)
+    for broken in ("x", [], {"submitted_since": "1"}, {"submitted_since": True}):
+        record, problem = PatchCatchUp.from_state(broken)
+        assert record.first
+        assert problem
+    record, problem = PatchCatchUp.from_state(
+        {"submitted_since": 50, "running": [{"name": "a", "submitted_date": 10}, {"name": 1}, "b"]}
+    )
+    assert problem is None
+    assert record.list_since() == 10
+    assert [p.name for p in record.running] == ["a"]
