@@ -327,6 +327,55 @@ def test_patchdata_is_caught_up_with_the_patch_data_stream_deselected(
     assert "patch_data" not in second.last_state["bookmarks"]
 
 
+def supplement_requests(sim: SimulatedDLF) -> list[str]:
+    return [r["query"] for r in sim.request_log() if r["route"] == "supplement_data"]
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("sorted_by_server", [True, False])
+def test_the_patchdata_list_is_read_only_as_far_back_as_needed_when_it_is_newest_first(
+    make_sim: Callable[..., SimulatedDLF], tap: Callable[..., Any], sorted_by_server: bool
+) -> None:
+    """150 old runs: a server that sorts newest first is read one page deep; one that ignores
+    `sort` (oldest first) is read to the end, and the new run on its last page is not missed."""
+    sim = make_sim(rate_limit_per_user=None)
+    config = config_of(sim, ["hourly_orders_etl"])
+    now = sim.now_ms()
+    for k in range(150):
+        sim.patch([], now - 40 * DAY, now - 40 * DAY, submitted=now - 60 * DAY + k * HOUR)
+    first = tap(config)
+    assert first.returncode == 0, first.stderr[-3000:]
+    patch = sim.patch(["hourly_orders_etl"], now - 18 * DAY, now - 18 * DAY + 3 * HOUR)
+    if not sorted_by_server:
+        sim.set_faults([{"kind": "unsorted", "path_contains": "supplement-data", "times": None}])
+    sim.reset_stats()
+    second = tap(config, state=first.last_state)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert set(patch["added_ids"]) <= {row["instance_id"] for row in second.instances}
+    listings = supplement_requests(sim)
+    assert len(listings) == (1 if sorted_by_server else 2), listings
+
+
+@pytest.mark.timeout(240)
+def test_a_patchdata_range_inside_the_lookback_is_merged_with_it(
+    make_sim: Callable[..., SimulatedDLF], tap: Callable[..., Any]
+) -> None:
+    sim = make_sim(rate_limit_per_user=None)
+    config = config_of(sim, ["hourly_orders_etl"])
+    first = tap(config)
+    assert first.returncode == 0, first.stderr[-3000:]
+    now = sim.now_ms()
+    patch = sim.patch(["hourly_orders_etl"], now - 30 * HOUR, now - 20 * HOUR)
+    sim.reset_stats()
+    second = tap(config, state=first.last_state)
+    assert second.returncode == 0, second.stderr[-3000:]
+    (request,) = instance_requests(sim)  # one window from the range's start, not two
+    assert request[1] == patch["run"]["start_date"]
+    ids = [row["instance_id"] for row in second.instances]
+    assert len(ids) == len(set(ids))
+    assert set(patch["added_ids"]) <= set(ids)
+
+
 # --- units nothing else reaches alone -------------------------------------------------------
 
 

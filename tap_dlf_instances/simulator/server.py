@@ -379,6 +379,10 @@ class SimulatedDLF:
             return faulty
         if fault is not None and fault.kind == "repeat":
             raw_query = first_page_query(raw_query)
+        if fault is not None and fault.kind == "unsorted":
+            raw_query = "&".join(
+                [p for p in raw_query.split("&") if not p.startswith("sort=")] + ["sort=asc"]
+            )
         outcome = self._backend(route, segments, principal.project_id, headers, raw_query)
         if fault is not None and fault.kind == "repeat" and outcome.status == 200:
             outcome.body = _json(200, repeated_page(json.loads(outcome.body), fault)).body
