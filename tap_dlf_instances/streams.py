@@ -43,6 +43,12 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
     from singer_sdk.pagination import BaseAPIPaginator
 
+#: Answers to the PatchData list that leave the instances to be read without it: refused
+#: (403), not there (404), a parameter refused (400). Anything else stops the run as usual.
+TOLERATED_PATCH_LIST_STATUSES = frozenset(
+    {HTTPStatus.BAD_REQUEST, HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND}
+)
+
 #: The jobs list API's largest page.
 JOBS_PAGE_SIZE = 100
 
@@ -363,11 +369,11 @@ class InstancesStream(DLFStream):
             else:
                 rows = self._dlf_tap.patch_runs(self._listing_since(catch_up))
         except ApiError as exc:
-            if not HTTPStatus.BAD_REQUEST <= exc.status < HTTPStatus.INTERNAL_SERVER_ERROR:
-                raise  # a redirect stops the run, as on every route
+            if exc.status not in TOLERATED_PATCH_LIST_STATUSES:
+                raise  # a redirect, throttling past the retries...: stops the run, as elsewhere
             # Credentials that may read instances but not PatchData runs, a region without the
-            # route: the instances are still read; the record of PatchData runs stays as it
-            # was, so the next sync that can list them catches up.
+            # route, a parameter this server refuses: the instances are still read; the record
+            # of PatchData runs stays as it was, so the next sync that can list them catches up.
             self.log(
                 "PatchData runs could not be listed (%s); this sync reads no PatchData range again, "
                 "the next one that can list them will.",

@@ -245,7 +245,8 @@ def test_no_jobs_to_read_is_a_clean_run(make_sim, tap, how):
     config = config_for(sim)
     if how == "empty-workspace":
         del config["job_names"]
-        sim.set_faults([{"kind": "body", "body": {"total": 0, "jobs": []}, "times": None}])
+        empty = {"kind": "body", "body": {"total": 0, "jobs": []}, "times": None}
+        sim.set_faults([empty | {"path_contains": "/factory/jobs"}])  # not the PatchData list
     else:  # one job, and a shard it is not in
         config.update(job_names=[JOB], shard_count=2, shard_index=1 - _shard(JOB))
 
