@@ -7,10 +7,18 @@ A job's bookmark holds two plan times (ms):
   (``waiting``, ``running``, ``running-exception``, ``pause``, ``freeze``), or the start of a
   window whose pages fell short of its ``total`` (rows may have been missed), or absent.
 
-The next sync reads from ``min(watermark - lookback, open_since)`` (never before ``start_date``),
-so instances still running at the last sync are read again with their final status, and
-PatchData or manual instances created late with a plan time inside the lookback are picked up;
-nothing older is read again.
+- ``newest_plan_time``: the latest plan time of an instance read for the job, in any sync.
+
+The next sync reads from ``min(min(watermark, newest_plan_time) - lookback, open_since)`` (never
+before ``start_date``), so instances still running at the last sync are read again with their
+final status, and PatchData or manual instances created late with a plan time inside the
+lookback before the watermark or before the job's last instance (a weekly job, a job that
+stopped) are picked up; nothing older is read again, except the ranges PatchData runs
+re-ran (``patch_data``), which the instances stream reads again on top.
+
+The watermark never moves backwards: a sync that re-reads older windows (``open_since``, a
+PatchData range) keeps the stored watermark, and the stored ``open_since`` until the window
+that holds it has been read again.
 
 Neither value ever passes the moment the sync started, whatever ``end_date`` says: instances
 planned later may not exist yet (``after_window``). A stored bookmark past it is pulled back
@@ -27,6 +35,7 @@ from tap_dlf_instances.windows import Window
 
 REPLICATION_KEY = "plan_time"
 OPEN_SINCE_KEY = "open_since"
+NEWEST_KEY = "newest_plan_time"
 
 #: Statuses an instance can still leave. The final ones are success, fail, manual-stop and
 #: skip-by-depend; an unknown status is treated as open, the safe side.
@@ -41,6 +50,7 @@ def is_open(status: object) -> bool:
 class Bookmark:
     watermark: int | None = None
     open_since: int | None = None
+    newest: int | None = None  # the latest plan time read for the job
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any] | None) -> Bookmark:
@@ -49,9 +59,11 @@ class Bookmark:
             return cls()
         watermark = state.get("replication_key_value")
         open_since = state.get(OPEN_SINCE_KEY)
+        newest = state.get(NEWEST_KEY)
         return cls(
             watermark=watermark if _is_int(watermark) else None,
             open_since=open_since if _is_int(open_since) else None,
+            newest=newest if _is_int(newest) else None,
         )
 
     def write_to(self, state: dict[str, Any]) -> None:
@@ -61,6 +73,8 @@ class Bookmark:
             state.pop(OPEN_SINCE_KEY, None)
         else:
             state[OPEN_SINCE_KEY] = self.open_since
+        if self.newest is not None:
+            state[NEWEST_KEY] = self.newest
 
 
 def _is_int(value: object) -> bool:
@@ -71,7 +85,8 @@ def read_start(bookmark: Bookmark, *, start_date_ms: int, lookback_ms: int) -> i
     """The first plan time the next sync must read."""
     if bookmark.watermark is None:
         return start_date_ms
-    start = bookmark.watermark - lookback_ms
+    anchor = bookmark.watermark if bookmark.newest is None else min(bookmark.watermark, bookmark.newest)
+    start = anchor - lookback_ms
     if bookmark.open_since is not None:
         start = min(start, bookmark.open_since)
     return max(start, start_date_ms)
@@ -86,18 +101,37 @@ def open_since_for(window: Window, plan_time: int) -> int:
     return window.start if plan_time >= window.end else plan_time
 
 
-def after_window(window: Window, open_since: int | None, *, sync_started_ms: int) -> Bookmark:
+def after_window(
+    window: Window,
+    open_since: int | None,
+    *,
+    sync_started_ms: int,
+    previous: Bookmark | None = None,
+    newest: int | None = None,
+) -> Bookmark:
     """The bookmark once ``window`` (and every earlier one of this sync) is fully emitted.
 
     The watermark never passes the moment the sync started: with an ``end_date`` in the future
     the windows up to it are read, but instances planned after the sync started may not exist
     yet, so they are not "read in full". ``open_since`` is kept at or below the watermark: an
     open instance planned later is inside the next sync's range anyway.
+
+    ``previous`` is the bookmark the sync started from: its watermark is kept when this window
+    ends before it (a re-read of older plan times says nothing new about what is complete), and
+    so is its ``open_since`` while this sync has not yet read the window that holds it again.
+    ``newest`` is the latest plan time this sync read for the job so far.
     """
-    watermark = min(window.end, sync_started_ms)
+    progress = min(window.end, sync_started_ms)
+    before = previous or Bookmark()
+    watermark = progress if before.watermark is None else max(before.watermark, progress)
+    opens = [open_since] if open_since is not None else []
+    if before.open_since is not None and before.open_since >= window.end:
+        opens.append(before.open_since)
+    newest_known = [value for value in (before.newest, newest) if value is not None]
     return Bookmark(
         watermark=watermark,
-        open_since=None if open_since is None else min(open_since, watermark),
+        open_since=min(*opens, watermark) if opens else None,
+        newest=max(newest_known) if newest_known else None,
     )
 
 
@@ -122,4 +156,4 @@ def pulled_back(bookmark: Bookmark, *, sync_started_ms: int) -> Bookmark:
         watermark = sync_started_ms if watermark - sync_started_ms <= CLOCK_SKEW_MS else None
     if open_since is not None and open_since > sync_started_ms:
         open_since = sync_started_ms
-    return Bookmark(watermark=watermark, open_since=open_since)
+    return Bookmark(watermark=watermark, open_since=open_since, newest=bookmark.newest)

@@ -24,7 +24,7 @@ from typing import Any
 from tap_dlf_instances.errors import TapDLFError
 
 #: Values of a partition's state that must be plan times (ms) when present.
-PLAN_TIME_KEYS = ("replication_key_value", "open_since")
+PLAN_TIME_KEYS = ("replication_key_value", "open_since", "newest_plan_time")
 
 
 class InputFileError(TapDLFError):

@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
@@ -26,7 +27,10 @@ from tap_dlf_instances.bookmarks import (
     read_start,
 )
 from tap_dlf_instances.client import DLFStream, JobNotFoundError, page_of
+from tap_dlf_instances.errors import ApiError
 from tap_dlf_instances.paging import OffsetPaginator
+from tap_dlf_instances.patch_data import STATE_KEY as PATCH_STATE_KEY
+from tap_dlf_instances.patch_data import PatchCatchUp, PatchDataStream, merge_ranges, ranges_by_job
 from tap_dlf_instances.prefetch import OrderedPrefetcher
 from tap_dlf_instances.records import DEFAULT_WORKSPACE, InstanceShaper, RecentInstanceIds
 from tap_dlf_instances.schemas import INSTANCE_SCHEMA, JOB_SCHEMA
@@ -38,6 +42,12 @@ from tap_dlf_instances.windows import Window, format_ms, plan_windows, to_ms, wi
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
     from singer_sdk.pagination import BaseAPIPaginator
+
+#: Answers to the PatchData list that leave the instances to be read without it: refused
+#: (403), not there (404), a parameter refused (400). Anything else stops the run as usual.
+TOLERATED_PATCH_LIST_STATUSES = frozenset(
+    {HTTPStatus.BAD_REQUEST, HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND}
+)
 
 #: The jobs list API's largest page.
 JOBS_PAGE_SIZE = 100
@@ -164,6 +174,9 @@ class InstancesStream(DLFStream):
         self._mismatched: set[WindowOfJob] = set()
         self._mismatched_lock = threading.Lock()
         self._state_cadence = StateCadence()
+        self._start_bookmarks: dict[str, Bookmark] = {}  # each job's bookmark as this sync began
+        self._patch_ranges: dict[str, list[tuple[int, int]]] | None = None
+        self._patch_state: dict[str, Any] | None = None  # written once every job is done
 
     @property
     def partitions(self) -> list[dict[str, Any]]:
@@ -331,13 +344,86 @@ class InstancesStream(DLFStream):
                 else "it says nothing about what was read, so the job is read again from `start_date`",
                 level=logging.WARNING,
             )
+        self._start_bookmarks[job_name] = bookmark
         start = read_start(
             bookmark,
             start_date_ms=to_ms(settings.start_date),
             lookback_ms=int(settings.lookback.total_seconds() * 1000),
         )
         end = to_ms(settings.end_date or self._dlf_tap.sync_started_at)
-        return list(plan_windows(start, end, window_width_ms(settings.window_days)))
+        # The plan times PatchData runs re-ran since the last sync, however far back (but not
+        # before a configured `start_date`, the floor the user chose), merged with the normal
+        # range so that no window is read twice.
+        floor = to_ms(settings.start_date) if "start_date" in self.config else None
+        ranges = [(start, end)]
+        for patch_start, patch_end in self.patch_ranges().get(job_name, []):
+            ranges.append((patch_start if floor is None else max(patch_start, floor), min(patch_end, end)))
+        width = window_width_ms(settings.window_days)
+        return [window for a, b in merge_ranges(ranges) for window in plan_windows(a, b, width)]
+
+    def patch_ranges(self) -> dict[str, list[tuple[int, int]]]:
+        """Each job's plan-time ranges that PatchData runs re-ran since the last sync (see
+        patch_data.py), read once per sync; the record of them to write when the sync ends."""
+        if self._patch_ranges is not None:
+            return self._patch_ranges
+        catch_up, problem = PatchCatchUp.from_state(self.stream_state.get(PATCH_STATE_KEY))
+        if problem:
+            self.log(
+                "The state's `bookmarks.instances.%s` %s; PatchData runs are caught up from now on.",
+                PATCH_STATE_KEY,
+                problem,
+                level=logging.WARNING,
+            )
+        jobs = set(self._dlf_tap.instance_job_names)
+        try:
+            if catch_up.first:
+                # Nothing to catch up; runs still going are remembered, so their later
+                # instances are read by the next sync.
+                rows = self._dlf_tap.running_patch_runs() if jobs else []
+            else:
+                rows = self._dlf_tap.patch_runs(self._listing_since(catch_up))
+        except ApiError as exc:
+            if exc.status not in TOLERATED_PATCH_LIST_STATUSES:
+                raise  # a redirect, throttling past the retries...: stops the run, as elsewhere
+            # Credentials that may read instances but not PatchData runs, a region without the
+            # route, a parameter this server refuses: the instances are still read; the record
+            # of PatchData runs stays as it was, so the next sync that can list them catches up.
+            self.log(
+                "PatchData runs could not be listed (%s); this sync reads no PatchData range again, "
+                "the next one that can list them will.",
+                exc,
+                level=logging.WARNING,
+            )
+            self._patch_ranges = {}
+            return self._patch_ranges
+        due = catch_up.due(rows)
+        seen = due if not catch_up.first else PatchCatchUp(0).due(rows)
+        self._patch_state = PatchCatchUp.next_state(seen, sync_started_ms=self._sync_started_ms, jobs=jobs)
+        self._patch_ranges = ranges_by_job(due, jobs)
+        if self._patch_ranges:
+            self.log(
+                "PatchData runs re-ran %d ranges of %d jobs since the last sync: read again.",
+                sum(len(r) for r in self._patch_ranges.values()),
+                len(self._patch_ranges),
+            )
+        return self._patch_ranges
+
+    def _listing_since(self, catch_up: PatchCatchUp) -> int | None:
+        """How far back to list PatchData runs: what this stream needs, or further when the
+        ``patch_data`` stream will need more, so that one listing serves both."""
+        since = catch_up.list_since()
+        patch_stream = self._dlf_tap.streams["patch_data"]
+        if since is not None and patch_stream.selected and isinstance(patch_stream, PatchDataStream):
+            since = min(since, patch_stream.start_ms(None))
+        return since
+
+    def _finalize_state(self, state: dict[Any, Any] | None = None) -> None:
+        """Once every job is done (the SDK finalizes the whole stream's state only then), the
+        PatchData runs of this sync count as caught up: a run that stops before leaves them to
+        the next sync."""
+        if (state is None or state is self.stream_state) and self._patch_state is not None:
+            self.stream_state[PATCH_STATE_KEY] = self._patch_state
+        super()._finalize_state(state)
 
     def _units_of(self, job_name: str) -> Iterator[tuple[WindowOfJob, Iterator[list[dict[str, Any]]]]]:
         """The units of one job with their rows: from the run-wide prefetcher, which follows the
@@ -431,6 +517,7 @@ class InstancesStream(DLFStream):
         seen = RecentInstanceIds()
         shaper = InstanceShaper(project_id=self.settings.project_id, workspace=self.settings.workspace)
         open_since: int | None = None
+        newest: int | None = None
         for unit, batches in self._units_of(job_name):
             seen.next_window()
             emitted = 0
@@ -445,6 +532,7 @@ class InstancesStream(DLFStream):
                         if is_open(record.get("status")):
                             pinned = open_since_for(unit.window, record["plan_time"])
                             open_since = pinned if open_since is None else min(open_since, pinned)
+                        newest = record["plan_time"] if newest is None else max(newest, record["plan_time"])
                         emitted += 1
                         yield record
             except JobNotFoundError as exc:
@@ -465,7 +553,13 @@ class InstancesStream(DLFStream):
                     open_since = (
                         unit.window.start if open_since is None else min(open_since, unit.window.start)
                     )
-            after_window(unit.window, open_since, sync_started_ms=self._sync_started_ms).write_to(state)
+            after_window(
+                unit.window,
+                open_since,
+                sync_started_ms=self._sync_started_ms,
+                previous=self._start_bookmarks.get(job_name),
+                newest=newest,
+            ).write_to(state)
             self._summary.add(windows=1, instances=emitted, rows_dropped=shaper.dropped)
             shaper.dropped = 0
             # The STATE message that says so goes out at most about once a second

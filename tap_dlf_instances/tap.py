@@ -35,6 +35,7 @@ from tap_dlf_instances.inputs import (
 from tap_dlf_instances.nodes import InstanceNodesStream, JobDetailReader
 from tap_dlf_instances.pacing import RequestPacer
 from tap_dlf_instances.paging import OffsetReading
+from tap_dlf_instances.patch_data import PatchDataStream
 from tap_dlf_instances.settings import (
     INSTANCE_NODES_DAYS,
     INSTANCE_STATUSES,
@@ -230,6 +231,7 @@ class TapDLFInstances(Tap):
         self.sync_started_at = datetime.now(UTC)
         self._lock = threading.Lock()
         self._workspace_jobs: list[dict[str, Any]] | None = None
+        self._patch_listing: tuple[int | None, list[dict[str, Any]]] | None = None
         super().__init__(*args, **kwargs)
         self._state_writer = EncodedStateWriter(self.message_writer)  # writer.py says why
 
@@ -380,7 +382,13 @@ class TapDLFInstances(Tap):
         return [name for name in unique if shard_of(name, settings.shard_count) == settings.shard_index]
 
     def discover_streams(self) -> list[Stream]:
-        return [JobsStream(self), InstancesStream(self), InstanceNodesStream(self), AlarmsStream(self)]
+        return [
+            JobsStream(self),
+            InstancesStream(self),
+            InstanceNodesStream(self),
+            PatchDataStream(self),
+            AlarmsStream(self),
+        ]
 
     @property
     def streams(self) -> dict[str, Stream]:
@@ -425,6 +433,24 @@ class TapDLFInstances(Tap):
             self.logger.info("Real-time job %r has nodes %s (ShowJob): their sub-jobs are read.", job, nodes)
             names += [f"{job}_{node}" for node in nodes]
         return names
+
+    def patch_runs(self, since: int | None) -> list[dict[str, Any]]:
+        """The PatchData runs submitted at or after ``since`` (all when None), listed once per
+        run for both streams that need them (again only when a later ask goes further back)."""
+        with self._lock:
+            listed = self._patch_listing
+            if listed is None or (listed[0] is not None and (since is None or since < listed[0])):
+                stream = self.streams["patch_data"]
+                assert isinstance(stream, PatchDataStream)
+                listed = self._patch_listing = (since, stream.list_runs(since))
+                self.logger.info("Found %d PatchData runs to look at.", len(listed[1]))
+            return listed[1]
+
+    def running_patch_runs(self) -> list[dict[str, Any]]:
+        """The PatchData runs the API lists as RUNNING (a first sync's only look at them)."""
+        stream = self.streams["patch_data"]
+        assert isinstance(stream, PatchDataStream)
+        return stream.list_runs(None, status="RUNNING")
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """The SDK writes the STATE and exits 0; exit 128 + the signal's number instead, so a
@@ -484,7 +510,7 @@ class TapDLFInstances(Tap):
 
 
 #: Streams synced after the others (see ``TapDLFInstances.load_streams``).
-SYNC_LAST = frozenset({"alarms"})
+SYNC_LAST = frozenset({"alarms", "patch_data"})
 
 
 def _refuse_batch_config(config: Mapping[str, Any]) -> None:

@@ -21,11 +21,14 @@ def test_committed_catalog_matches_discovery(tap):
 
 def test_catalog_declares_keys_and_bookmarks():
     streams = {s["tap_stream_id"]: s for s in json.loads(CATALOG.read_text())["streams"]}
-    assert {"jobs", "instances", "alarms", "instance_nodes"} <= set(streams)
+    assert {"jobs", "instances", "alarms", "instance_nodes", "patch_data"} <= set(streams)
     assert streams["instances"]["key_properties"] == ["project_id", "workspace", "job_name", "instance_id"]
     assert streams["instances"]["replication_key"] == "plan_time"
     assert streams["instances"]["replication_method"] == "INCREMENTAL"
     assert streams["jobs"]["replication_method"] == "FULL_TABLE"
+    assert streams["patch_data"]["key_properties"] == ["project_id", "workspace", "name"]
+    assert streams["patch_data"]["replication_key"] == "submitted_date"
+    assert streams["patch_data"]["replication_method"] == "INCREMENTAL"
     alarms = streams["alarms"]
     assert alarms["key_properties"] == [
         "project_id",

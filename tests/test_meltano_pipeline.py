@@ -318,6 +318,7 @@ STREAM_TABLES: dict[str, tuple[tuple[str, ...], Callable[[SimulatedDLF, int, int
         expected_alarms,
     ),
     "instance_nodes": (("project_id", "workspace", "job_name", "instance_id", "node_name"), None),
+    "patch_data": (("project_id", "workspace", "name"), None),
 }
 
 

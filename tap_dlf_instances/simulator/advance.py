@@ -7,6 +7,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import replace
 from typing import Any
 
+from tap_dlf_instances.simulator import patch_data
 from tap_dlf_instances.simulator.dataset import (
     FINAL_STATUSES,
     STATUSES,
@@ -33,6 +34,8 @@ def advance(dataset: Dataset, now_ms: int, rng: random.Random) -> dict[str, Any]
     with dataset.lock:
         for (workspace, name), table in list(dataset.tables.items()):
             updated, added = _advance_table(dataset, table, now_ms, rng)
+            # Each late PatchData (type 5) re-run belongs to a PatchData run submitted with it.
+            patch_data.register_instances(dataset, [(workspace, table.row(table.find(i))) for i in added])
             if updated or added:
                 # An instance can be finished and then flipped: report it once.
                 changes[(workspace, name)] = {"updated": list(dict.fromkeys(updated)), "added": added}

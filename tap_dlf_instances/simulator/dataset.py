@@ -286,6 +286,7 @@ class Dataset:
         self.tables: dict[tuple[str, str], InstanceTable] = {}
         self._next_instance_id = 1
         self._next_job_id = 600000
+        self.patch_runs: list[Any] = []  # PatchData runs (patch_data.PatchRun), by patch_data.py
 
     # --- jobs -----------------------------------------------------------------------------
 

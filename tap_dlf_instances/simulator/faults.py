@@ -12,7 +12,8 @@ rows left out, ``total`` kept); and the hostile transport: ``{"kind": "redirect"
 "bytes": 1, "seconds": 0.5}`` (sends the whole answer, headers included, ``bytes`` at a time every
 ``seconds``); an echoing error: ``{"kind": "echo", "status": 500}``
 (a JSON error whose ``error_msg`` holds the request's headers and body verbatim, as a careless
-gateway or proxy does; status 400 by default); any rule may add ``"path_contains"``
+gateway or proxy does; status 400 by default); ``{"kind": "unsorted"}`` (the PatchData list
+ignores ``sort`` and answers oldest first, as a server might); any rule may add ``"path_contains"``
 (a substring of the percent-decoded path), ``"every"`` (act on every Nth matching request) and
 ``"times"`` (how often to act; default 1, ``null`` = forever). The first rule that acts wins.
 IAM's login route ``/v3/auth/tokens`` obeys only rules whose ``path_contains`` matches it (e.g.
@@ -41,6 +42,7 @@ FAULT_KINDS = (
     "redirect",
     "trickle",
     "echo",
+    "unsorted",
 )
 #: ``total`` of a ``repeat`` answer unless the rule gives one: more rows than any page run reaches.
 REPEAT_TOTAL = 1_000_000_000
@@ -185,14 +187,15 @@ def error_200_body(rule: FaultRule) -> dict[str, str]:
 
 def first_page_query(raw_query: str) -> str:
     """The query with ``offset`` set to 0: a ``repeat`` server answers every offset alike."""
-    params = [pair for pair in raw_query.split("&") if pair and not pair.startswith("offset=")]
-    return "&".join([*params, "offset=0"])
+    params = [pair for pair in raw_query.split("&") if pair and not pair.startswith(("offset=", "page="))]
+    return "&".join([*params, "offset=0", "page=0"])  # page: the PatchData list's page index
 
 
 def rows_key_of(payload: Mapping[str, Any]) -> str | None:
-    """The list a listing's rows are in (``instances``, ``jobs``, ``alarm_info``), if any."""
+    """The list a listing's rows are in (``instances``, ``jobs``, ``alarm_info``, ``rows``), if any."""
     return next(
-        (key for key in ("instances", "jobs", "alarm_info") if isinstance(payload.get(key), list)), None
+        (key for key in ("instances", "jobs", "alarm_info", "rows") if isinstance(payload.get(key), list)),
+        None,
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tap_dlf_instances.simulator import patch_data
 from tap_dlf_instances.simulator.dataset import (
     DEFAULT_WORKSPACE_ID,
     DEMO_PROJECT_ID,
@@ -269,6 +270,8 @@ def _assign_ids_and_load(
         table = dataset.table(workspace, name)
         assert table is not None
         table.load(instances)
+        # The PatchData runs that made the type-5 re-runs (one per job and submission).
+        patch_data.register_instances(dataset, [(workspace, inst) for inst in instances])
     dataset.reserve_instance_ids(next_id + 1)
 
 

@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
-from tap_dlf_instances.simulator import alarms, api, v1
+from tap_dlf_instances.simulator import alarms, api, patch_data, v1
 from tap_dlf_instances.simulator.advance import advance
 from tap_dlf_instances.simulator.auth import (
     DEMO_ACCESS_KEY,
@@ -249,6 +249,42 @@ class SimulatedDLF:
                 done.append(self.dataset.add_instance(name, plan, **row))
         return done
 
+    def patch(
+        self,
+        jobs: list[str],
+        start: int,
+        end: int,
+        *,
+        submitted: int | None = None,
+        status: str = "SUCCESS",
+        name: str | None = None,
+        workspace: str | None = None,
+    ) -> dict[str, Any]:
+        """A PatchData run of ``jobs`` over plan times ``[start, end]`` (ms), submitted now (or at
+        ``submitted``), with its type-5 instances; RUNNING makes half of them (see patch_data)."""
+        now = self.now_ms()
+        run, made = patch_data.create_run(
+            self.dataset,
+            jobs,
+            start,
+            end,
+            submitted=now if submitted is None else submitted,
+            status=status,
+            name=name,
+            workspace=workspace,
+            now_ms=now,
+        )
+        return {"run": run.to_api(), "added_ids": [inst.instance_id for inst in made]}
+
+    def finish_patch(self, name: str) -> dict[str, Any]:
+        """A RUNNING PatchData run ends, its remaining instances made."""
+        run, made = patch_data.finish_run(self.dataset, name, now_ms=self.now_ms())
+        return {"run": run.to_api(), "added_ids": [inst.instance_id for inst in made]}
+
+    def request_log(self) -> list[dict[str, Any]]:
+        """Every API request so far (since the last stats reset): route, path and query."""
+        return self._stats.requests_seen()
+
     def unlock(self, access_key_id: str) -> None:
         self.auth.unlock(access_key_id)
 
@@ -305,6 +341,7 @@ class SimulatedDLF:
             self._stats.request("unknown")
             return _json(404, NO_ROUTE)
         self._stats.request(route)
+        self._stats.log_request(route, segments, raw_query)
         outcome = self._gateway(
             route=route,
             segments=segments,
@@ -345,6 +382,10 @@ class SimulatedDLF:
             return faulty
         if fault is not None and fault.kind == "repeat":
             raw_query = first_page_query(raw_query)
+        if fault is not None and fault.kind == "unsorted":
+            raw_query = "&".join(
+                [p for p in raw_query.split("&") if not p.startswith("sort=")] + ["sort=asc"]
+            )
         outcome = self._backend(route, segments, principal.project_id, headers, raw_query)
         if fault is not None and fault.kind == "repeat" and outcome.status == 200:
             outcome.body = _json(200, repeated_page(json.loads(outcome.body), fault)).body
@@ -450,6 +491,8 @@ class SimulatedDLF:
                 reply = v1.answer(route, self.dataset, workspace, segments, now_ms=self.now_ms())
             elif route == "jobs":
                 reply = api.jobs(self.dataset, workspace, raw_query, offset_mode=self.config.offset_mode)
+            elif route == "supplement_data":
+                reply = _patch_listing(self.dataset, workspace, raw_query)
             else:
                 reply = api.job_detail(self.dataset, workspace, segments[5])
         except api.BadRequestError as bad:
@@ -490,6 +533,12 @@ class SimulatedDLF:
                 payload.pop("name"), workspace=payload.pop("workspace", None), **payload
             )
             return _json(200, self.dataset.job_summary(job))
+        if (method, raw_path) == ("POST", "/_sim/patch"):
+            return _json(200, self.patch(**payload))
+        if (method, raw_path) == ("POST", "/_sim/patch/finish"):
+            return _json(200, self.finish_patch(payload["name"]))
+        if (method, raw_path) == ("GET", "/_sim/requests"):
+            return _json(200, {"requests": self.request_log()})
         if (method, raw_path) == ("POST", "/_sim/unlock"):
             self.unlock(payload["access_key"])
             return _json(200, {"unlocked": payload["access_key"]})
@@ -518,10 +567,23 @@ def _altered(outcome: Outcome, fault: FaultRule | None) -> Outcome:
     return outcome
 
 
+def _patch_listing(dataset: Dataset, workspace: str, raw_query: str) -> api.Reply:
+    try:
+        return api.Reply(200, patch_data.listing(dataset, workspace, api.parse_params(raw_query)))
+    except patch_data.PatchQueryError as bad:
+        raise api.BadRequestError(str(bad)) from None
+
+
 def _route(segments: list[str]) -> str | None:
     """Route name for a decoded ``/v2/...`` (or DLF V1) path, or None (-> APIGW.0101)."""
     if segments[:2] == ["", "v1"]:
         return v1.route(segments)
+    if (
+        segments[:2] == ["", "v2"]
+        and segments[2:3] != [""]
+        and segments[3:] == ["factory", "supplement-data"]
+    ):
+        return "supplement_data"
     if len(segments) < 5 or segments[:2] != ["", "v2"] or segments[3] != "factory" or not segments[2]:
         return None
     if segments[4:] == ["alarm-info"]:

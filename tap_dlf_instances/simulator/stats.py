@@ -27,11 +27,21 @@ class Stats:
             self._recent: dict[str, deque[float]] = {}
             self.in_flight = 0
             self.peak_in_flight = 0  # most API requests being answered at once
+            # Every API request (route, decoded path, query), for tests that check what was read.
+            self.seen: deque[dict[str, Any]] = deque(maxlen=200_000)
 
     def request(self, route: str) -> None:
         with self._lock:
             self.total += 1
             self.per_route[route] += 1
+
+    def log_request(self, route: str, segments: list[str], raw_query: str) -> None:
+        with self._lock:
+            self.seen.append({"route": route, "path": "/".join(segments), "query": raw_query})
+
+    def requests_seen(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.seen)
 
     def user(self, user: str, now: float) -> None:
         with self._lock:
