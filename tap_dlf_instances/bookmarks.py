@@ -10,7 +10,7 @@ A job's bookmark holds two plan times (ms):
 - ``newest_plan_time``: the latest plan time of an instance read for the job, in any sync.
 
 The next sync reads from ``min(min(watermark, newest_plan_time) - lookback, open_since)`` (never
-before ``start_date``), so instances still running at the last sync are read again with their
+before ``start_date``; ``newest_plan_time`` counts only within 30 days of the watermark), so instances still running at the last sync are read again with their
 final status, and PatchData or manual instances created late with a plan time inside the
 lookback before the watermark or before the job's last instance (a weekly job, a job that
 stopped) are picked up; nothing older is read again, except the ranges PatchData runs
@@ -36,6 +36,10 @@ from tap_dlf_instances.windows import Window
 REPLICATION_KEY = "plan_time"
 OPEN_SINCE_KEY = "open_since"
 NEWEST_KEY = "newest_plan_time"
+#: How far before the watermark the newest plan time may pull the start: a weekly job, or one that
+#: stopped days ago, costs one more window at most; a job dormant for months is not re-read from
+#: its last instance at every sync (PatchData runs of it are still caught by their ranges).
+NEWEST_REACH_MS = 30 * 24 * 3_600_000
 
 #: Statuses an instance can still leave. The final ones are success, fail, manual-stop and
 #: skip-by-depend; an unknown status is treated as open, the safe side.
@@ -85,7 +89,9 @@ def read_start(bookmark: Bookmark, *, start_date_ms: int, lookback_ms: int) -> i
     """The first plan time the next sync must read."""
     if bookmark.watermark is None:
         return start_date_ms
-    anchor = bookmark.watermark if bookmark.newest is None else min(bookmark.watermark, bookmark.newest)
+    anchor = bookmark.watermark
+    if bookmark.newest is not None and bookmark.watermark - bookmark.newest <= NEWEST_REACH_MS:
+        anchor = min(bookmark.watermark, bookmark.newest)
     start = anchor - lookback_ms
     if bookmark.open_since is not None:
         start = min(start, bookmark.open_since)

@@ -102,3 +102,24 @@ def test_open_statuses(status, open_):
 )
 def test_open_since_is_pinned_to_the_window_when_the_plan_time_lies_outside_it(plan_time, expected):
     assert open_since_for(Window(100, 200), plan_time) == expected
+
+
+DAY = 24 * HOUR_MS
+
+
+@pytest.mark.parametrize(
+    ("days_since_last_instance", "read_from_days_before_watermark"),
+    [
+        (0, 1),  # a job running as usual: the lookback before the watermark
+        (7, 8),  # a weekly job: the lookback before its last instance
+        (29, 30),  # stopped four weeks ago: still counted from its last instance
+        (100, 1),  # dormant for months: not re-read from its last instance at every sync
+    ],
+)
+def test_the_newest_plan_time_reaches_back_at_most_a_window(
+    days_since_last_instance: int, read_from_days_before_watermark: int
+) -> None:
+    watermark = START_DATE + 400 * DAY
+    bookmark = Bookmark(watermark=watermark, newest=watermark - days_since_last_instance * DAY)
+    start = read_start(bookmark, start_date_ms=START_DATE, lookback_ms=DAY)
+    assert start == watermark - read_from_days_before_watermark * DAY
