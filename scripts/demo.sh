@@ -87,7 +87,7 @@ step "Run 1: meltano run tap-dlf-instances target-duckdb (full history since $TA
 run_pipeline 1
 "$PY" scripts/warehouse.py snapshot "$WAREHOUSE" "$OUT/run1.duckdb"
 
-step "Time passes in the simulator: running instances finish, late and new instances arrive ..."
+step "Time passes in the simulator: running instances finish, late and new instances arrive, PatchData runs ..."
 "$PY" - "$SIM_URL" <<'EOF'
 import json, sys, urllib.request
 request = urllib.request.Request(sys.argv[1] + "/_sim/advance", data=b"{}", method="POST")
@@ -97,6 +97,20 @@ from tap_dlf_instances.simulator import DEFAULT_WORKSPACE_ID
 jobs = [job for job in changed["jobs"] if job["workspace"] == DEFAULT_WORKSPACE_ID]
 updated, added = (sum(len(job[key]) for job in jobs) for key in ("updated", "added"))
 print(f"         {updated} instances changed and {added} added, in {len(jobs)} jobs")
+
+# A PatchData run three weeks back, far beyond the 24 h lookback: the next run reads its jobs
+# over its range (and nothing else that old) because the PatchData list says so.
+DAY = 86_400_000
+from datetime import UTC, datetime
+day = (int(datetime.now(UTC).timestamp() * 1000) // DAY - 21) * DAY
+patch = {"jobs": ["hourly_orders_etl", "daily_sales_report"], "start": day, "end": day + DAY - 1,
+         "name": "P_demo_three_weeks_back"}
+request = urllib.request.Request(sys.argv[1] + "/_sim/patch", data=json.dumps(patch).encode(), method="POST")
+with urllib.request.urlopen(request, timeout=30) as response:
+    made = json.load(response)
+when = datetime.fromtimestamp(day / 1000, UTC).strftime("%Y-%m-%d")
+print(f"         PatchData run {patch['name']} re-ran {len(made['added_ids'])} instances of {when} "
+      f"for {', '.join(patch['jobs'])}")
 EOF
 
 step "Run 2: meltano run tap-dlf-instances target-duckdb (incremental, from Meltano's state)"

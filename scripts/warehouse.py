@@ -176,6 +176,15 @@ def has_table(con: Any, schema: str, table: str) -> bool:
     return bool(columns(con, schema, table))
 
 
+def job_list_text(stored: str | None) -> str:
+    """A PatchData run's job_list as the loader stored it (JSON text), as names."""
+    try:
+        names = json.loads(stored or "[]")
+    except ValueError:
+        return str(stored)
+    return ", ".join(str(name) for name in names) if isinstance(names, list) else str(stored)
+
+
 def operations(con: Any, schema: str) -> list[str]:
     """The operations data around the runs, for the streams that were loaded: failing nodes,
     PatchData runs, alarms."""
@@ -200,7 +209,8 @@ def operations(con: Any, schema: str) -> list[str]:
         count = con.execute(f"SELECT count(*) FROM {schema}.patch_data").fetchone()[0]
         lines += ["", f"PatchData runs: {count} in {schema}.patch_data" + (", the latest:" if count else ".")]
         lines += [
-            f"  {name} ({status}): plan times {plan_time_text(start)} to {plan_time_text(end)}, jobs {jobs}"
+            f"  {name} ({status}): plan times {plan_time_text(start)} to {plan_time_text(end)}, "
+            f"jobs {job_list_text(jobs)}"
             for name, status, start, end, jobs in patches
         ]
     if has_table(con, schema, "alarms"):
