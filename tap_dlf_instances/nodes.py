@@ -258,6 +258,9 @@ class DLFV1Stream(DLFStream):
     def get_new_paginator(self) -> SinglePagePaginator:
         return SinglePagePaginator()
 
+    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+        return {}  # the V1 routes read take no query
+
     def fetch(self, context: Context) -> requests.Response:
         """The one request of ``context``, by the SDK's request path (auth, pacing, retries,
         checks): ``request_records`` would log a METRIC line for each, once per instance here."""
@@ -413,9 +416,6 @@ class InstanceNodesStream(DLFV1Stream):
         ctx = context or {}
         return f"{self.url_base}/jobs/{path_segment(ctx['job_name'])}/instances/{int(ctx['instance_id'])}"
 
-    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
-        return {}
-
     def validate_response(self, response: requests.Response) -> None:
         super().validate_response(response)
         try:
@@ -519,9 +519,6 @@ class JobDetailReader(DLFV1Stream):
 
     def get_url(self, context: Context | None) -> str:
         return f"{self.url_base}/jobs/{path_segment((context or {})['job_name'])}"
-
-    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
-        return {}
 
     def validate_response(self, response: requests.Response) -> None:
         super().validate_response(response)
