@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -179,11 +180,20 @@ def failing_jobs(rows: list[FailingJob]) -> go.Figure | None:
     figure.update_layout(
         LAYOUT,
         xaxis_title="failed runs",
+        xaxis=count_axis(max(row.failures for row in rows)),
         yaxis_automargin=True,
         showlegend=False,
         height=max(260, 30 * len(rows) + 110),
     )
     return figure
+
+
+def count_axis(largest: int) -> dict[str, Any]:
+    """An axis of counts: whole numbers only (no 0.2 failed runs), from zero."""
+    axis: dict[str, Any] = {"rangemode": "tozero", "tickformat": ",d"}
+    if largest <= 10:
+        axis["dtick"] = 1
+    return axis
 
 
 def failing_nodes(rows: list[FailingNode]) -> go.Figure | None:
@@ -206,6 +216,7 @@ def failing_nodes(rows: list[FailingNode]) -> go.Figure | None:
     figure.update_layout(
         LAYOUT,
         xaxis_title="failed node runs",
+        xaxis=count_axis(max(row.failures for row in rows)),
         yaxis_automargin=True,
         showlegend=False,
         height=max(260, 30 * len(rows) + 110),
