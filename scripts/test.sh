@@ -37,6 +37,14 @@ ruff check "${SOURCES[@]}"
 ruff format --check "${SOURCES[@]}"
 echo "== mypy"
 mypy
+# The system packages the end-to-end tests use (PostgreSQL, Chromium), installed here as root
+# when missing, rather than inside a test, where a slow mirror would run into the test timeout.
+if [ "$(id -u)" = 0 ]; then
+  echo "== system packages: PostgreSQL, Chromium (Debian)"
+  bash scripts/postgres.sh install
+  bash scripts/chromium.sh >/dev/null
+fi
+
 echo "== pytest"
 set +e
 pytest "$@"
