@@ -252,3 +252,16 @@ def test_usage_mistakes_are_one_line(args: tuple[str, ...], said: str) -> None:
     line = one_error_line(run_report(*args))
     assert said in line
     assert line.endswith("(see dlf-report --help)")
+
+
+@pytest.mark.parametrize("failures", [1, 3])
+def test_counts_of_failures_are_drawn_in_whole_numbers(failures: int) -> None:
+    # A node that failed once drew an axis 0, 0.2, 0.4 ... 1 "failed node runs".
+    node = marts.FailingNode(job="j", node="n", node_runs=5, failures=failures, last_failed_at=None)
+    job = marts.FailingJob(job="j", runs=10, failures=failures)
+    for figure in (charts.failing_nodes([node]), charts.failing_jobs([job])):
+        assert figure is not None
+        axis = figure.layout.xaxis
+        assert axis.tickformat == ",d"
+        assert axis.dtick == 1
+        assert axis.rangemode == "tozero"
