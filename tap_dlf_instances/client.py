@@ -21,6 +21,7 @@ from tap_dlf_instances.auth.credentials import AkSkCredentials, Credentials, Tok
 from tap_dlf_instances.errors import ApiError, AuthenticationError
 from tap_dlf_instances.pages import MalformedPageError, Page, read_page
 from tap_dlf_instances.retry_after import MAX_RETRY_AFTER_SECONDS, retry_after
+from tap_dlf_instances.surrogates import may_hold_lone_surrogates, replace_lone_surrogates
 from tap_dlf_instances.transport import unretryable_reason
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ THROTTLE_WAIT_SECONDS = (2.0, 5.0)
 MAX_BACKOFF_SECONDS = 60.0
 _BODY_ATTR = "_dlf_body"
 _PAGE_ATTR = "_dlf_page"
+_REPLACED_ATTR = "_dlf_surrogates_replaced"
 
 
 class JobNotFoundError(ApiError):
@@ -86,12 +88,21 @@ class CredentialsGate:
 
 
 def parsed_body(response: requests.Response) -> dict[str, Any]:
-    """The response's JSON body, parsed once (in ``validate_response``) and kept on it."""
+    """The response's JSON body, parsed once (in ``validate_response``) and kept on it, with
+    lone surrogates replaced (``surrogates``; the fields where they were: ``replaced_fields``)."""
     body = getattr(response, _BODY_ATTR, None)
     if body is None:
         body = _parse_json_object(response)
+        if may_hold_lone_surrogates(response.content):
+            body, fields = replace_lone_surrogates(body)
+            setattr(response, _REPLACED_ATTR, fields)
         setattr(response, _BODY_ATTR, body)
     return body
+
+
+def replaced_fields(response: requests.Response) -> list[str]:
+    """The fields of the body's strings in which ``parsed_body`` replaced a lone surrogate."""
+    return list(getattr(response, _REPLACED_ATTR, ()))
 
 
 def page_of(response: requests.Response, rows_key: str) -> Page:
@@ -253,6 +264,9 @@ class DLFStream(RESTStream[int]):
         if status >= HTTPStatus.BAD_REQUEST:
             self._raise_client_error(response)
         parsed_body(response)  # a 200 with HTML or a cut-short body is retried
+        fields = replaced_fields(response)
+        if fields:
+            self._dlf_tap.surrogate_replacements.note(self.name, fields, self.logger)
         if self.rows_key is not None:
             page_of(response, self.rows_key)  # so is a 200 that is not a page
 

@@ -47,6 +47,7 @@ from tap_dlf_instances.settings import (
     range_sentence,
 )
 from tap_dlf_instances.streams import InstancesStream, JobsStream
+from tap_dlf_instances.surrogates import SurrogateReplacements
 from tap_dlf_instances.transport import DLFSession, resolve_verify
 from tap_dlf_instances.window_fetch import PagePool
 from tap_dlf_instances.writer import EncodedStateWriter, StateFlushingWriter
@@ -232,6 +233,7 @@ class TapDLFInstances(Tap):
         self._lock = threading.Lock()
         self._workspace_jobs: list[dict[str, Any]] | None = None
         self._patch_listing: tuple[int | None, list[dict[str, Any]]] | None = None
+        self.surrogate_replacements = SurrogateReplacements()
         super().__init__(*args, **kwargs)
         self._state_writer = EncodedStateWriter(self.message_writer)  # writer.py says why
 
@@ -451,6 +453,14 @@ class TapDLFInstances(Tap):
         stream = self.streams["patch_data"]
         assert isinstance(stream, PatchDataStream)
         return stream.list_runs(None, status="RUNNING")
+
+    # Final in the SDK's typing only; it has no hook after the last stream, and the count of
+    # replaced strings covers every stream, so it goes here, after a failure too.
+    def sync_all(self) -> None:  # type: ignore[misc]
+        try:
+            super().sync_all()
+        finally:
+            self.surrogate_replacements.log(self.logger)
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """The SDK writes the STATE and exits 0; exit 128 + the signal's number instead, so a
