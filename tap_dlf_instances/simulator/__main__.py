@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from tap_dlf_instances.simulator.hostile import hostile_dataset
 from tap_dlf_instances.simulator.seeding import bulk_dataset, demo_dataset
 from tap_dlf_instances.simulator.server import AUTH_MODES, SimConfig, SimulatedDLF
 
@@ -20,7 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="a loopback address only")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-    parser.add_argument("--dataset", choices=("demo", "bulk"), default="demo")
+    parser.add_argument(
+        "--dataset",
+        choices=("demo", "bulk", "hostile"),
+        default="demo",
+        help="hostile: strings that break loaders (NUL, lone surrogates, quotes, line breaks ...)",
+    )
     parser.add_argument("--months", type=int, default=3, help="demo history length")
     parser.add_argument("--seed", type=int, default=20241106)
     parser.add_argument("--second-workspace", action="store_true", help="demo: also seed a second workspace")
@@ -46,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.dataset == "demo":
         dataset = demo_dataset(months=args.months, seed=args.seed, second_workspace=args.second_workspace)
+    elif args.dataset == "hostile":
+        dataset = hostile_dataset()
     else:
         dataset = bulk_dataset(
             args.jobs, args.instances_per_job, interval_seconds=args.interval_seconds, seed=args.seed

@@ -61,13 +61,14 @@ class Instance:
     ignore_success: bool | None = False
     job_id: int | None = None
     version: int | None = None
+    job_instance_name: str | None = None  # None: the job's name, as the API usually sends
 
     def to_api(self) -> dict[str, Any]:
         """The instance as the API sends it: optional fields left out when unset."""
         row: dict[str, Any] = {"job_name": self.job_name}
         if self.job_id is not None:
             row["job_id"] = self.job_id
-        row["job_instance_name"] = self.job_name
+        row["job_instance_name"] = self.job_name if self.job_instance_name is None else self.job_instance_name
         row["status"] = self.status
         row["plan_time"] = self.plan_time
         row["start_time"] = self.start_time
@@ -140,6 +141,8 @@ class InstanceTable:
         self.itype = array("b")
         self.flags = array("B")
         self.version = array("i")
+        # instance_id -> job_instance_name, for the few instances whose name is not the job's
+        self.instance_names: dict[int, str] = {}
         # start_time - plan_time bounds, so a start_time window still narrows by bisect on plan.
         self.min_lag = 0
         self.max_lag = 0
@@ -166,6 +169,7 @@ class InstanceTable:
             ignore_success=None if flags & _NO_FLAGS else bool(flags & _IGNORE),
             job_id=None if flags & _NO_JOB_ID else self.job_id,
             version=None if version == _MISSING else version,
+            job_instance_name=self.instance_names.get(self.iid[i]),
         )
 
     def api_row(self, i: int) -> dict[str, Any]:
@@ -191,12 +195,12 @@ class InstanceTable:
         i = self._slot(inst.plan_time, inst.instance_id)
         for column, value in zip(self._columns(), self._values(inst), strict=True):
             column.insert(i, value)  # type: ignore[attr-defined]
-        self._track_lag(inst)
+        self._track(inst)
 
     def set_row(self, i: int, inst: Instance) -> None:
         for column, value in zip(self._columns(), self._values(inst), strict=True):
             column[i] = value  # type: ignore[index]
-        self._track_lag(inst)
+        self._track(inst)
 
     def load(self, instances: list[Instance]) -> None:
         """Append many instances at once (seeding): sorted here, no per-row bisect."""
@@ -206,13 +210,19 @@ class InstanceTable:
                 continue
             for column, value in zip(self._columns(), self._values(inst), strict=True):
                 column.append(value)  # type: ignore[attr-defined]
-            self._track_lag(inst)
+            self._track(inst)
 
     def delete(self, i: int) -> None:
+        self.instance_names.pop(self.iid[i], None)
         for column in self._columns():
             del column[i]  # type: ignore[attr-defined]
 
-    def _track_lag(self, inst: Instance) -> None:
+    def _track(self, inst: Instance) -> None:
+        """Keep what is not a column: the instance's own name, and the start - plan lag bounds."""
+        if inst.job_instance_name is None:
+            self.instance_names.pop(inst.instance_id, None)
+        else:
+            self.instance_names[inst.instance_id] = inst.job_instance_name
         lag = inst.start_time - inst.plan_time
         self.min_lag = min(self.min_lag, lag)
         self.max_lag = max(self.max_lag, lag)

@@ -99,7 +99,11 @@ class Outcome:
 
 
 def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Outcome:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    try:
+        body = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate (hostile data) goes out as a JSON escape
+        body = json.dumps(payload, separators=(",", ":")).encode()
     return Outcome(status, body, headers or {})
 
 
