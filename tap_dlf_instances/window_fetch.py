@@ -9,7 +9,9 @@ and this pool fetches them on its threads while the window's own worker hands th
 - Requests in flight stay at ``max_workers`` across every thread: the streams take a slot of
   the tap's ``request_slots`` for each request (``client``); pages keep the pacer, the
   credentials gate and the retries, since they go through the same request path.
-- Memory stays bounded: a window has at most ``ahead`` pages asked for and not yet handed on.
+- Memory and requests stay bounded: a page is asked for only while it lies fewer than ``ahead``
+  pages past the first one that has not arrived, so a slow (or retried) page holds the window
+  back instead of letting the others run on, and the reader's in-order buffer stays that small.
 - A window is complete only when every page arrived; a failed page fails the window (and so
   the run), as a failed request did before.
 
@@ -54,31 +56,31 @@ class PagePool:
     def imap_unordered(
         self, fetch: Callable[[Arg], Result], args: Sequence[Arg], *, ahead: int
     ) -> Iterator[Result]:
-        """``fetch(arg)`` for every arg, on the pool; results as they arrive, at most ``ahead``
-        asked for and not yet taken. The first failure is raised here; leaving early (an error,
-        the consumer gone) drops the pages not started yet."""
+        """``fetch(arg)`` for every arg, on the pool; results as they arrive. An arg is started
+        only while it lies fewer than ``ahead`` places past the first one whose result has not
+        arrived. The first failure is raised here; leaving early (an error, the consumer gone)
+        drops the pages not started yet."""
         self._start()
-        results: queue.SimpleQueue[_Outcome[Result]] = queue.SimpleQueue()
+        results: queue.SimpleQueue[tuple[int, _Outcome[Result]]] = queue.SimpleQueue()
         cancelled = threading.Event()
-        pending = iter(args)
-
-        def submit_next() -> bool:
-            for arg in pending:
-                self._tasks.put(_Task(_runner(fetch, arg, results), cancelled))
-                return True
-            return False
-
-        outstanding = 0
+        width = max(1, ahead)
+        arrived: set[int] = set()
+        first_missing = 0  # every arg before it has arrived
+        submitted = 0
         try:
-            while outstanding < max(1, ahead) and submit_next():
-                outstanding += 1
-            while outstanding:
-                outcome = results.get()
-                outstanding -= 1
+            while True:
+                while submitted < len(args) and submitted < first_missing + width:
+                    self._tasks.put(_Task(_runner(fetch, submitted, args[submitted], results), cancelled))
+                    submitted += 1
+                if first_missing >= len(args):
+                    return
+                index, outcome = results.get()
                 if outcome.error is not None:
                     raise outcome.error
-                if submit_next():
-                    outstanding += 1
+                arrived.add(index)
+                while first_missing in arrived:
+                    arrived.discard(first_missing)
+                    first_missing += 1
                 yield cast("Result", outcome.value)  # set whenever there is no error
         finally:
             cancelled.set()
@@ -100,12 +102,15 @@ class PagePool:
 
 
 def _runner(
-    fetch: Callable[[Arg], Result], arg: Arg, results: queue.SimpleQueue[_Outcome[Result]]
+    fetch: Callable[[Arg], Result],
+    index: int,
+    arg: Arg,
+    results: queue.SimpleQueue[tuple[int, _Outcome[Result]]],
 ) -> Callable[[], None]:
     def run() -> None:
         try:
-            results.put(_Outcome(value=fetch(arg)))
+            results.put((index, _Outcome(value=fetch(arg))))
         except BaseException as error:  # handed to the window's thread, which re-raises it
-            results.put(_Outcome(error=error))
+            results.put((index, _Outcome(error=error)))
 
     return run
