@@ -92,7 +92,7 @@ TapDLFInstances.cli()
 
 
 class Simulator:
-    """``python -m tap_dlf_instances.simulator`` on a free loopback port, driven over HTTP."""
+    """``python -m dlf_simulator`` on a free loopback port, driven over HTTP."""
 
     def __init__(
         self,
@@ -113,7 +113,7 @@ class Simulator:
         command = [
             sys.executable,
             "-m",
-            "tap_dlf_instances.simulator",
+            "dlf_simulator",
             "--port",
             "0",
             "--dataset",

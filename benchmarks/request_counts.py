@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from tap_dlf_instances.simulator import SimConfig, SimulatedDLF, demo_dataset
+from dlf_simulator import SimConfig, SimulatedDLF, demo_dataset
 
 DAY_MS = 86_400_000
 #: The simulator's route names, by the stream that asks for them.

@@ -52,7 +52,7 @@ trap 'exit 130' INT TERM
 
 ready=$OUT/.simulator-ready
 rm -f "$ready"
-"$PY" -m tap_dlf_instances.simulator --port "$PORT" --dataset demo --months 3 \
+"$PY" -m dlf_simulator --port "$PORT" --dataset demo --months 3 \
     --ready-file "$ready" >"$LOGS/simulator.log" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 100); do
@@ -93,7 +93,7 @@ import json, sys, urllib.request
 request = urllib.request.Request(sys.argv[1] + "/_sim/advance", data=b"{}", method="POST")
 with urllib.request.urlopen(request, timeout=30) as response:
     changed = json.load(response)
-from tap_dlf_instances.simulator import DEFAULT_WORKSPACE_ID
+from dlf_simulator import DEFAULT_WORKSPACE_ID
 jobs = [job for job in changed["jobs"] if job["workspace"] == DEFAULT_WORKSPACE_ID]
 updated, added = (sum(len(job[key]) for job in jobs) for key in ("updated", "added"))
 print(f"         {updated} instances changed and {added} added, in {len(jobs)} jobs")

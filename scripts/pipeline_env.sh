@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make (or bring up to date) the virtual environment that runs the Meltano pipeline: Meltano
-# itself, this project (for the simulated API), and the DuckDB/PostgreSQL drivers used to read
-# the warehouse. Meltano installs the tap and the loaders into their own environments under
+# itself, this project and the simulated API (simulator/, its own distribution `dlf-simulator`),
+# and the DuckDB/PostgreSQL drivers used to read the warehouse. Meltano installs the tap and the loaders into their own environments under
 # .meltano/ (`meltano install`). Prints the environment's path.
 #
 #   PIPELINE_VENV   where the environment lives (default: .venv in the repository)
@@ -18,14 +18,14 @@ PINS=(meltano==4.4.1 duckdb==2.0.1 "psycopg[binary]==3.3.6")
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
     || { echo "pipeline_env.sh: $PYTHON is older than Python 3.11." >&2; exit 1; }
 
-stamp="${PINS[*]} $(cksum < "$ROOT/pyproject.toml")"
+stamp="${PINS[*]} $(cksum < "$ROOT/pyproject.toml") $(cksum < "$ROOT/simulator/pyproject.toml")"
 if [[ -x $VENV/bin/meltano && -f $VENV/.pipeline-stamp && $(cat "$VENV/.pipeline-stamp") == "$stamp" ]]; then
     echo "$VENV"
     exit 0
 fi
 echo "pipeline_env.sh: installing Meltano and the project into $VENV ..." >&2
 [[ -x $VENV/bin/python ]] || "$PYTHON" -m venv "$VENV" >&2
-"$VENV/bin/python" -m pip install --disable-pip-version-check "${PINS[@]}" -e "$ROOT" \
+"$VENV/bin/python" -m pip install --disable-pip-version-check "${PINS[@]}" -e "$ROOT" -e "$ROOT/simulator" \
     >"$VENV/pipeline-install.log" 2>&1 \
     || { tail -n 30 "$VENV/pipeline-install.log" >&2; echo "pipeline_env.sh: pip install failed." >&2; exit 1; }
 printf '%s' "$stamp" > "$VENV/.pipeline-stamp"

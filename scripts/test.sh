@@ -22,16 +22,17 @@ interpreter() {
   return 1
 }
 
-echo "== .venv: Meltano, the tap, the report and the test tools"
+echo "== .venv: Meltano, the tap, the simulator, the report and the test tools"
 # The same environment the main job uses (scripts/pipeline_env.sh), plus the dev extras and the
-# report package (report/, its own distribution: the tap does not depend on it).
+# report package (report/, its own distribution: the tap does not depend on it). The simulator
+# (simulator/, distribution dlf-simulator) comes with the pipeline environment.
 VENV=$(bash scripts/pipeline_env.sh)
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e "./report[postgres]" 2>&1 \
   | { grep -v "^WARNING: Location" || true; }
 export PATH="$VENV/bin:$PATH"
 
 echo "== ruff"
-SOURCES=(tap_dlf_instances report tests scripts)
+SOURCES=(tap_dlf_instances simulator report tests scripts)
 [ -d benchmarks ] && SOURCES+=(benchmarks)
 ruff check "${SOURCES[@]}"
 ruff format --check "${SOURCES[@]}"
@@ -63,7 +64,7 @@ for version in $PYTHON_VERSIONS; do
   echo "== pytest -m 'not slow' on Python $version"
   python=$(interpreter "$version")
   [[ -x .venv-$version/bin/python ]] || "$python" -m venv ".venv-$version"
-  ".venv-$version/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e "./report[postgres]" 2>&1 \
+  ".venv-$version/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e ./simulator -e "./report[postgres]" 2>&1 \
     | { grep -v "^WARNING: Location" || true; }
   ".venv-$version/bin/python" -m pytest -m "not slow" -q -p no:cacheprovider
 done

@@ -101,7 +101,7 @@ def read_start(bookmark: Bookmark, *, start_date_ms: int, lookback_ms: int) -> i
 def open_since_for(window: Window, plan_time: int) -> int:
     """Where a re-read must begin to see an open instance again.
 
-    Usually its plan time; but the API's bounds may filter on another time (API-NOTES), so an
+    Usually its plan time; but the API's bounds may filter on another time (docs/api-notes.md), so an
     instance found in a window that does not hold its plan time is pinned to that window too.
     """
     return window.start if plan_time >= window.end else plan_time

@@ -1,8 +1,8 @@
 """Client-side pacing of requests, shared by every worker thread.
 
 The instances API allows 10 requests per second per user and counts them in a sliding second;
-past that it only answers 429, often without ``Retry-After`` (API-NOTES, "Rate limits"). Sends
-are spaced ``1 / rate`` apart, and besides no more than ``floor(rate)`` are let through in any
+past that it only answers 429, often without ``Retry-After`` (docs/api-notes.md). Sends are
+spaced ``1 / rate`` apart, and besides no more than ``floor(rate)`` are let through in any
 ``1 + GUARD_SECONDS`` seconds: a request granted its turn can reach the server a little late
 (thread scheduling, the GIL, the network) and so arrive closer to the next one than it was
 sent; the guard absorbs delays up to its length. Written by hand: the rate-limit packages on

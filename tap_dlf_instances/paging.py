@@ -1,7 +1,7 @@
 """Offset/limit paging that works whether ``offset`` is a page index or a row offset.
 
 The docs call ``offset`` the "start page"; Huawei's own Terraform provider pages with
-``offset += len(items)``. Nobody has confirmed either against the live API (API-NOTES), so the
+``offset += len(items)``. Nobody has confirmed either against the live API (docs/api-notes.md), so the
 reading is a setting, ``offset_mode``: ``page``, ``row``, or ``auto``. In ``auto`` the second
 request of the first multi-page listing tells: it asks for ``offset=1``, which is the second page
 under the page reading and starts at the second row under the row reading. If its first row was
@@ -160,7 +160,7 @@ class OffsetPaginator(BaseAPIPaginator[int]):
 
     def _check_complete(self, *, empty_page: bool) -> None:
         """Warn when the pages held fewer distinct rows than ``total`` promised: a server losing
-        rows between pages, or ``offset`` read differently than assumed (API-NOTES)."""
+        rows between pages, or ``offset`` read differently than assumed (docs/api-notes.md)."""
         distinct = len(self._distinct_ids - {None})
         if self._total is None or distinct >= self._total:
             return

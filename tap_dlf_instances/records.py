@@ -1,7 +1,7 @@
 """Turning the API's rows into records of the schema's exact types, and recognising repeats.
 
 The SDK's generic type conformance walks the schema for every value of every record and costs
-about half of a backfill's time (PERF-NOTES). The instances schema is fixed and flat, so the
+about half of a backfill's time (README, Benchmarks). The instances schema is fixed and flat, so the
 stream turns it off (``TYPE_CONFORMANCE_LEVEL = NONE``) and ``InstanceShaper`` gives every field
 its schema type here, in one pass; ``tests/test_record_types.py`` proves the output against the
 schema.

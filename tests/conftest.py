@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tap_dlf_instances.simulator import SimConfig, SimulatedDLF, demo_dataset
+from dlf_simulator import SimConfig, SimulatedDLF, demo_dataset
 
 
 @dataclass

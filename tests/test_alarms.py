@@ -15,15 +15,14 @@ from typing import Any
 import pytest
 import requests
 from conftest import TapRun
-
-from tap_dlf_instances.simulator import (
+from dlf_simulator import (
     DEFAULT_WORKSPACE_ID,
     DEMO_PROJECT_ID,
     DEMO_TOKEN,
     SimulatedDLF,
     demo_dataset,
 )
-from tap_dlf_instances.simulator.alarms import alarm_time_of, workspace_alarms
+from dlf_simulator.alarms import alarm_time_of, workspace_alarms
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000

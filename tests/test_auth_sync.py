@@ -7,8 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from tap_dlf_instances.simulator import SimConfig, SimulatedDLF, demo_dataset
+from dlf_simulator import SimConfig, SimulatedDLF, demo_dataset
 
 
 def config_for(sim: SimulatedDLF, auth: str, **extra: object) -> dict:

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from dlf_simulator import SimulatedDLF, bulk_dataset
 
-from tap_dlf_instances.simulator import SimulatedDLF, bulk_dataset
 from tap_dlf_instances.windows import plan_windows, to_ms, window_width_ms
 
 JOBS = 6

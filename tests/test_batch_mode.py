@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tap_dlf_instances.simulator import SimulatedDLF
+from dlf_simulator import SimulatedDLF
 
 
 def _config(sim: SimulatedDLF, **extra: Any) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tap_dlf_instances.simulator import SimulatedDLF
+from dlf_simulator import SimulatedDLF
+
 from tap_dlf_instances.windows import DAY_MS, HOUR_MS, to_ms
 
 JOB = "hourly_orders_etl"

@@ -6,9 +6,9 @@ import atexit
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dlf_simulator import SimConfig, SimulatedDLF, demo_dataset
 from singer_sdk.testing import get_tap_test_class
 
-from tap_dlf_instances.simulator import SimConfig, SimulatedDLF, demo_dataset
 from tap_dlf_instances.tap import TapDLFInstances
 
 # The standard test class is built at import time from a config, so the simulator it points at

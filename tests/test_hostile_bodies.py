@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from dlf_simulator import SimulatedDLF
 
-from tap_dlf_instances.simulator import SimulatedDLF
 from tap_dlf_instances.tap import shard_of
 from tap_dlf_instances.windows import to_ms
 

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import requests
 from conftest import TapRun
+from dlf_simulator import DEMO_IAM_PASSWORD, SimulatedDLF
 
-from tap_dlf_instances.simulator import DEMO_IAM_PASSWORD, SimulatedDLF
 from tap_dlf_instances.transport import unretryable_reason
 
 INSTANCES = "/instances/"

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dlf_simulator import SimulatedDLF, bulk_dataset
 
-from tap_dlf_instances.simulator import SimulatedDLF, bulk_dataset
 from tap_dlf_instances.windows import plan_windows, to_ms, window_width_ms
 
 JOBS = 6

@@ -20,16 +20,16 @@ from typing import Any
 
 import pytest
 import yaml
-from test_meltano_pipeline import Pipeline, comparable, pipeline, postgres, sim_env, system_db
-
-from tap_dlf_instances.simulator import DEFAULT_WORKSPACE_ID, SimConfig, SimulatedDLF
-from tap_dlf_instances.simulator.alarms import workspace_alarms
-from tap_dlf_instances.simulator.hostile import (
+from dlf_simulator import DEFAULT_WORKSPACE_ID, SimConfig, SimulatedDLF
+from dlf_simulator.alarms import workspace_alarms
+from dlf_simulator.hostile import (
     BULK_INSTANCES,
     HOSTILE_JOB_NAMES,
     HOSTILE_STRINGS,
     hostile_dataset,
 )
+from test_meltano_pipeline import Pipeline, comparable, pipeline, postgres, sim_env, system_db
+
 from tap_dlf_instances.surrogates import replace_lone_surrogates
 
 __all__ = ["pipeline", "postgres", "system_db"]  # fixtures, imported for pytest

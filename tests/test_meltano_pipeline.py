@@ -28,15 +28,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tap_dlf_instances.simulator import (
+from dlf_simulator import (
     DEFAULT_WORKSPACE_ID,
     REAL_TIME_JOB,
     SimConfig,
     SimulatedDLF,
     demo_dataset,
 )
-from tap_dlf_instances.simulator.alarms import workspace_alarms
+from dlf_simulator.alarms import workspace_alarms
 
 pytestmark = pytest.mark.slow
 

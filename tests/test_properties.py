@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 from conftest import TapRun, run_tap
+from dlf_simulator import SimConfig, SimulatedDLF
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_dlf_instances import scrubbing
 from tap_dlf_instances.inputs import InputFileError, check_config_files, read_state_text
-from tap_dlf_instances.simulator import SimConfig, SimulatedDLF
 from tap_dlf_instances.tap import CONFIG_SCHEMA, TapDLFInstances, one_line
 
 SECRET_SETTINGS = ("secret_access_key", "security_token", "auth_token", "iam_password")

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dlf_simulator import DEFAULT_WORKSPACE_ID, SimulatedDLF
 from test_meltano_pipeline import DAY_MS, Pipeline, pipeline, sim, sim_env, system_db
-
-from tap_dlf_instances.simulator import DEFAULT_WORKSPACE_ID, SimulatedDLF
 
 __all__ = ["pipeline", "sim", "system_db"]  # fixtures, imported to be used here
 

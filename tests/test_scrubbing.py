@@ -9,10 +9,10 @@ from decimal import Decimal
 from urllib.parse import quote, quote_plus
 
 import pytest
+from dlf_simulator import SimulatedDLF
 
 from tap_dlf_instances import scrubbing
 from tap_dlf_instances.scrubbing import MASK, Scrubber, ScrubbingFilter
-from tap_dlf_instances.simulator import SimulatedDLF
 
 SECRET = 'pa"ss/wörd +&=\\x'
 

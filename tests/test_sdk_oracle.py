@@ -23,17 +23,7 @@ from typing import Any
 
 import pytest
 import requests
-from huaweicloudsdkcore.auth.credentials import BasicCredentials
-from huaweicloudsdkcore.http.http_config import HttpConfig
-from huaweicloudsdkcore.utils import http_utils
-from huaweicloudsdkdataartsstudio.v1 import (
-    DataArtsStudioClient,
-    ListFactoryJobInstancesByNameRequest,
-    ListFactoryJobsRequest,
-)
-from test_simulator import iam_login
-
-from tap_dlf_instances.simulator import (
+from dlf_simulator import (
     DEFAULT_WORKSPACE_ID,
     DEMO_ACCESS_KEY,
     DEMO_PROJECT_ID,
@@ -45,6 +35,16 @@ from tap_dlf_instances.simulator import (
     SimulatedDLF,
     demo_dataset,
 )
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.http.http_config import HttpConfig
+from huaweicloudsdkcore.utils import http_utils
+from huaweicloudsdkdataartsstudio.v1 import (
+    DataArtsStudioClient,
+    ListFactoryJobInstancesByNameRequest,
+    ListFactoryJobsRequest,
+)
+from test_simulator import iam_login
+
 from tap_dlf_instances.streams import InstancesStream, JobsStream
 from tap_dlf_instances.tap import TapDLFInstances
 from tap_dlf_instances.windows import Window

@@ -15,12 +15,7 @@ from typing import Any
 
 import pytest
 import requests
-from huaweicloudsdkcore.auth.credentials import BasicCredentials
-from huaweicloudsdkcore.http.http_config import HttpConfig
-from huaweicloudsdkdlf.v1 import DlfClient, ShowJobInstanceRequest, ShowJobRequest
-from test_sdk_oracle import MAY_OMIT, model_problems
-
-from tap_dlf_instances.simulator import (
+from dlf_simulator import (
     DEFAULT_WORKSPACE_ID,
     DEMO_ACCESS_KEY,
     DEMO_PROJECT_ID,
@@ -30,6 +25,10 @@ from tap_dlf_instances.simulator import (
     REAL_TIME_NODES,
     SimulatedDLF,
 )
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.http.http_config import HttpConfig
+from huaweicloudsdkdlf.v1 import DlfClient, ShowJobInstanceRequest, ShowJobRequest
+from test_sdk_oracle import MAY_OMIT, model_problems
 
 V1_MODELS = importlib.import_module("huaweicloudsdkdlf.v1.model")
 

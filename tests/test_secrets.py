@@ -15,8 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-
-from tap_dlf_instances.simulator import SimulatedDLF
+from dlf_simulator import SimulatedDLF
 
 AUTH_MODES = ["aksk", "aksk_temporary", "iam", "token"]
 SECRET_SETTINGS = ("secret_access_key", "security_token", "auth_token", "iam_password")

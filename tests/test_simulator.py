@@ -11,9 +11,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 import requests
-
-from tap_dlf_instances.auth import signing
-from tap_dlf_instances.simulator import (
+from dlf_simulator import (
     DEMO_ACCESS_KEY,
     DEMO_IAM_DOMAIN,
     DEMO_IAM_PASSWORD,
@@ -32,6 +30,8 @@ from tap_dlf_instances.simulator import (
     bulk_dataset,
     demo_dataset,
 )
+
+from tap_dlf_instances.auth import signing
 
 DAY = 86_400_000
 T0 = 1_730_851_200_000  # 2024-11-06T00:00:00Z

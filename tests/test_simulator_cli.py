@@ -1,4 +1,4 @@
-"""``python -m tap_dlf_instances.simulator``: starts, serves, stops cleanly on SIGTERM."""
+"""``python -m dlf_simulator``: starts, serves, stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ import time
 from pathlib import Path
 
 import requests
-
-from tap_dlf_instances.simulator import DEMO_TOKEN
+from dlf_simulator import DEMO_TOKEN
 
 
 def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
     ready = tmp_path / "url"
-    args = [sys.executable, "-m", "tap_dlf_instances.simulator", "--port", "0", "--months", "1"]
+    args = [sys.executable, "-m", "dlf_simulator", "--port", "0", "--months", "1"]
     args += ["--ready-file", str(ready), "--print-config", "token", "--offset-mode", "row"]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -44,7 +43,7 @@ def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
 
 
 def test_cli_refuses_non_loopback_hosts() -> None:
-    args = [sys.executable, "-m", "tap_dlf_instances.simulator", "--host", "0.0.0.0"]
+    args = [sys.executable, "-m", "dlf_simulator", "--host", "0.0.0.0"]
     done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 2
     assert "loopback" in done.stderr

@@ -4,8 +4,7 @@ start before it was submitted, and an instance's node runs lie inside its own ru
 from __future__ import annotations
 
 import pytest
-
-from tap_dlf_instances.simulator import REAL_TIME_JOB, SimulatedDLF, demo_dataset
+from dlf_simulator import REAL_TIME_JOB, SimulatedDLF, demo_dataset
 
 
 def test_runs_added_as_time_passes_start_after_they_were_submitted() -> None:
@@ -24,7 +23,7 @@ def test_runs_added_as_time_passes_start_after_they_were_submitted() -> None:
 
 
 def test_node_runs_lie_inside_their_instance() -> None:
-    v1 = pytest.importorskip("tap_dlf_instances.simulator.v1")  # (a module of this change)
+    v1 = pytest.importorskip("dlf_simulator.v1")  # (a module of this change)
     job_nodes, node_runs = v1.job_nodes, v1.node_runs
     dataset = demo_dataset()
     now = max(inst.plan_time for inst in dataset.instances("hourly_orders_etl")) + 60_000

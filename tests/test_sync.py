@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from dlf_simulator import SimulatedDLF
 
 from tap_dlf_instances.bookmarks import FINAL_STATUSES
-from tap_dlf_instances.simulator import SimulatedDLF
 from tap_dlf_instances.tap import TapDLFInstances
 from tap_dlf_instances.windows import DAY_MS, to_ms
 

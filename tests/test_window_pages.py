@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from dlf_simulator import SimulatedDLF, bulk_dataset
 from test_kill_resume import assert_bookmarks_follow_records, run_streaming
 
-from tap_dlf_instances.simulator import SimulatedDLF, bulk_dataset
 from tap_dlf_instances.windows import to_ms
 
 JOB = "bulk_job_0000"

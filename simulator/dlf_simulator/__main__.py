@@ -10,9 +10,9 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from tap_dlf_instances.simulator.hostile import hostile_dataset
-from tap_dlf_instances.simulator.seeding import bulk_dataset, demo_dataset
-from tap_dlf_instances.simulator.server import AUTH_MODES, SimConfig, SimulatedDLF
+from dlf_simulator.hostile import hostile_dataset
+from dlf_simulator.seeding import bulk_dataset, demo_dataset
+from dlf_simulator.server import AUTH_MODES, SimConfig, SimulatedDLF
 
 
 def build_parser() -> argparse.ArgumentParser:

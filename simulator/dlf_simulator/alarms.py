@@ -15,7 +15,7 @@ The contract at its harshest:
   (``max_window_days``), the limit a client should expect of this API family.
 - ``offset`` is read as a row offset by default (``alarm_offset_mode``): the docs call it the
   "start page", but Huawei's own Terraform provider pages the alarm records with
-  ``offset += len(items)`` (API-NOTES). The instances route reads it as a page index by default,
+  ``offset += len(items)`` (docs/api-notes.md). The instances route reads it as a page index by default,
   so a client that learns the reading once for every route gets one of them wrong.
 - ``limit`` 1 to 1000 (default 10); newest alarm first.
 """
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tap_dlf_instances.simulator.api import (
+from dlf_simulator.api import (
     DAY_MS,
     BadRequestError,
     Reply,
@@ -33,7 +33,7 @@ from tap_dlf_instances.simulator.api import (
     _paging,
     parse_params,
 )
-from tap_dlf_instances.simulator.dataset import STATUSES, Dataset, InstanceTable
+from dlf_simulator.dataset import STATUSES, Dataset, InstanceTable
 
 HOUR_MS = 3_600_000
 #: remind_type of the SDK's AlarmInfoResponseAlarmInfo for the statuses that send an alarm.

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tap_dlf_instances.simulator.dataset import (
+from dlf_simulator.dataset import (
     DEFAULT_WORKSPACE_ID,
     DEMO_PROJECT_ID,
     SECOND_WORKSPACE_ID,
     Dataset,
     Instance,
 )
-from tap_dlf_instances.simulator.seeding import DAY, FIRST_INSTANCE_ID, HOUR, MINUTE, to_ms
+from dlf_simulator.seeding import DAY, FIRST_INSTANCE_ID, HOUR, MINUTE, to_ms
 
 HOSTILE_STRINGS = (
     "NUL \x00 inside",

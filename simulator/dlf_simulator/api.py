@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from tap_dlf_instances.simulator.dataset import (
+from dlf_simulator.dataset import (
     INSTANCE_TYPES,
     JOB_TYPES,
     STATUSES,

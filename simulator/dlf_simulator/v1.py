@@ -19,8 +19,8 @@ import zlib
 from datetime import UTC, datetime
 from typing import Any
 
-from tap_dlf_instances.simulator.api import Reply
-from tap_dlf_instances.simulator.dataset import Dataset, Instance, Job
+from dlf_simulator.api import Reply
+from dlf_simulator.dataset import Dataset, Instance, Job
 
 INSTANCE_GONE = {"error_code": "DLF.1006", "error_msg": "The job instance does not exist."}
 JOB_GONE = {"error_code": "DLF.0100", "error_msg": "The job does not exists."}

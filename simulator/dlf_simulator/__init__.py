@@ -1,7 +1,7 @@
 """A simulated DataArts Factory API (and IAM token route) on loopback, for tests, demos and
 benchmarks: ``SimulatedDLF(demo_dataset()).start().url``."""
 
-from tap_dlf_instances.simulator.auth import (
+from dlf_simulator.auth import (
     DEMO_ACCESS_KEY,
     DEMO_IAM_DOMAIN,
     DEMO_IAM_PASSWORD,
@@ -14,7 +14,7 @@ from tap_dlf_instances.simulator.auth import (
     AccessKey,
     IamUser,
 )
-from tap_dlf_instances.simulator.dataset import (
+from dlf_simulator.dataset import (
     DEFAULT_WORKSPACE_ID,
     DEMO_PROJECT_ID,
     FINAL_STATUSES,
@@ -24,15 +24,15 @@ from tap_dlf_instances.simulator.dataset import (
     Instance,
     Job,
 )
-from tap_dlf_instances.simulator.faults import FAULT_KINDS
-from tap_dlf_instances.simulator.seeding import (
+from dlf_simulator.faults import FAULT_KINDS
+from dlf_simulator.seeding import (
     NON_ASCII_JOB,
     REAL_TIME_JOB,
     REAL_TIME_NODES,
     bulk_dataset,
     demo_dataset,
 )
-from tap_dlf_instances.simulator.server import SimConfig, SimulatedDLF
+from dlf_simulator.server import SimConfig, SimulatedDLF
 
 __all__ = [
     "DEFAULT_WORKSPACE_ID",

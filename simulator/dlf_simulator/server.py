@@ -19,9 +19,9 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
-from tap_dlf_instances.simulator import alarms, api, patch_data, v1
-from tap_dlf_instances.simulator.advance import advance
-from tap_dlf_instances.simulator.auth import (
+from dlf_simulator import alarms, api, patch_data, v1
+from dlf_simulator.advance import advance
+from dlf_simulator.auth import (
     DEMO_ACCESS_KEY,
     DEMO_IAM_DOMAIN,
     DEMO_IAM_PASSWORD,
@@ -34,8 +34,8 @@ from tap_dlf_instances.simulator.auth import (
     Authenticator,
     AuthError,
 )
-from tap_dlf_instances.simulator.dataset import Dataset, Instance
-from tap_dlf_instances.simulator.faults import (
+from dlf_simulator.dataset import Dataset, Instance
+from dlf_simulator.faults import (
     FaultPlan,
     FaultRule,
     RateLimiter,
@@ -48,8 +48,8 @@ from tap_dlf_instances.simulator.faults import (
     short_page,
     throttle_body,
 )
-from tap_dlf_instances.simulator.seeding import demo_dataset
-from tap_dlf_instances.simulator.stats import Stats
+from dlf_simulator.seeding import demo_dataset
+from dlf_simulator.stats import Stats
 
 JSON_TYPE = "application/json;charset=UTF-8"
 NO_ROUTE = {
@@ -209,7 +209,7 @@ class SimulatedDLF:
         return int(self.clock() * 1000)
 
     def set_faults(self, rules: Iterable[Mapping[str, Any]]) -> None:
-        """Replace the fault plan (see :mod:`tap_dlf_instances.simulator.faults`)."""
+        """Replace the fault plan (see :mod:`dlf_simulator.faults`)."""
         self.faults.replace(rules)
 
     def stats(self) -> dict[str, Any]:

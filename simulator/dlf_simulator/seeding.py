@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tap_dlf_instances.simulator import patch_data
-from tap_dlf_instances.simulator.dataset import (
+from dlf_simulator import patch_data
+from dlf_simulator.dataset import (
     DEFAULT_WORKSPACE_ID,
     DEMO_PROJECT_ID,
     SECOND_WORKSPACE_ID,

@@ -7,8 +7,8 @@ from bisect import bisect_left, bisect_right
 from dataclasses import replace
 from typing import Any
 
-from tap_dlf_instances.simulator import patch_data
-from tap_dlf_instances.simulator.dataset import (
+from dlf_simulator import patch_data
+from dlf_simulator.dataset import (
     FINAL_STATUSES,
     STATUSES,
     Dataset,

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tap_dlf_instances.simulator.dataset import Dataset, Instance
+from dlf_simulator.dataset import Dataset, Instance
 
 MINUTE = 60_000
 PATCH_STATUSES = ("SUCCESS", "RUNNING", "CANCLE")  # sic: the API's spelling
