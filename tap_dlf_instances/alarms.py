@@ -29,6 +29,7 @@ from singer_sdk import typing as th
 
 from tap_dlf_instances.bookmarks import Bookmark, pulled_back, read_start
 from tap_dlf_instances.client import DLFStream, page_of
+from tap_dlf_instances.job_selection import configured_job_names, in_this_shard
 from tap_dlf_instances.paging import OffsetPaginator, OffsetReading
 from tap_dlf_instances.records import _CONVERTERS, _MISSING, DEFAULT_WORKSPACE, _json_type
 from tap_dlf_instances.schemas import SOURCE_PROPERTIES
@@ -37,8 +38,9 @@ from tap_dlf_instances.windows import Window, format_ms, plan_windows, to_ms, wi
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
+    from singer_sdk.tap_base import Tap
 
-    from tap_dlf_instances.tap import TapDLFInstances
+    from tap_dlf_instances.run_context import RunContext
 
 logger = logging.getLogger(__name__)
 
@@ -155,8 +157,8 @@ class AlarmsStream(DLFStream):
     schema = ALARM_SCHEMA
     rows_key = "alarm_info"
 
-    def __init__(self, tap: TapDLFInstances) -> None:
-        super().__init__(tap)
+    def __init__(self, tap: Tap, *, run: RunContext) -> None:
+        super().__init__(tap, run=run)
         self._window: Window | None = None  # the window being read (the paginator names it)
         self._window_fell_short = False
         self._state_cadence = StateCadence()
@@ -198,7 +200,7 @@ class AlarmsStream(DLFStream):
 
     @property
     def _sync_started_ms(self) -> int:
-        return to_ms(self._dlf_tap.sync_started_at)
+        return to_ms(self._run.sync_started_at)
 
     def _windows(self, state: Mapping[str, Any]) -> list[Window]:
         settings = self.settings
@@ -228,7 +230,7 @@ class AlarmsStream(DLFStream):
             lookback_ms=int(settings.lookback.total_seconds() * 1000),
         )
         # Alarms sent after the sync started may not exist yet: never read (nor bookmark) past it.
-        end = min(to_ms(settings.end_date or self._dlf_tap.sync_started_at), self._sync_started_ms)
+        end = min(to_ms(settings.end_date or self._run.sync_started_at), self._sync_started_ms)
         return list(plan_windows(start, end, window_width_ms(settings.window_days)))
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -287,18 +289,14 @@ class AlarmsStream(DLFStream):
         """Which jobs' alarms this run emits. The API lists the whole workspace's; like the other
         streams, a run keeps to the configured ``job_names`` (with the configured real-time
         sub-jobs) and to its shard, so shards split the alarms without loading one twice."""
-        from tap_dlf_instances.tap import shard_of  # noqa: PLC0415  # tap.py imports this module
-
         settings = self.settings
-        names: set[str] | None = None
-        if settings.job_names is not None:
-            names = set(settings.job_names)
-            names |= {f"{job}_{node}" for job, nodes in settings.realtime_job_nodes.items() for node in nodes}
+        configured = configured_job_names(settings)
+        names = set(configured) if configured is not None else None
 
         def wanted(job_name: str) -> bool:
             if names is not None and job_name not in names:
                 return False
-            return shard_of(job_name, settings.shard_count) == settings.shard_index
+            return in_this_shard(job_name, settings)
 
         return wanted
 

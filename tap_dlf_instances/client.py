@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import threading
 from collections.abc import Callable, Generator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -26,11 +25,12 @@ from tap_dlf_instances.transport import unretryable_reason
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
+    from singer_sdk.tap_base import Tap
 
     from tap_dlf_instances.auth.authenticators import DLFAuth
     from tap_dlf_instances.pacing import RequestPacer
+    from tap_dlf_instances.run_context import RunContext
     from tap_dlf_instances.settings import Settings
-    from tap_dlf_instances.tap import TapDLFInstances
     from tap_dlf_instances.transport import DLFSession
 
 #: Huawei's advice when a 429 comes without ``Retry-After``: wait 2 to 5 seconds.
@@ -55,36 +55,6 @@ class ThrottledError(RetriableAPIError):
 
 class UnauthorizedRetryError(RetriableAPIError):
     """A 401 after which the authenticator obtained a new token: retry at once."""
-
-
-class CredentialsGate:
-    """Lets requests through one at a time until the API has accepted the credentials once.
-
-    Several fetching threads start together; with a wrong AK/SK each would send a request
-    signed with it, and a key is locked after 5 failed signatures. So the first request goes
-    alone, and once the credentials are refused no further request is sent.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._accepted = threading.Event()
-        self._refusal: AuthenticationError | None = None
-
-    def send(self, request: Callable[[], requests.Response]) -> requests.Response:
-        if self._accepted.is_set():
-            return request()
-        with self._lock:
-            if self._refusal is not None:
-                raise AuthenticationError(str(self._refusal))
-            if not self._accepted.is_set():
-                try:
-                    response = request()
-                except AuthenticationError as exc:
-                    self._refusal = exc
-                    raise
-                self._accepted.set()
-                return response
-        return request()
 
 
 def parsed_body(response: requests.Response) -> dict[str, Any]:
@@ -183,13 +153,13 @@ class DLFStream(RESTStream[int]):
     #: The setting that names this stream's endpoint, for the errors that ask to check it.
     url_setting = "api_url"
 
-    def __init__(self, tap: TapDLFInstances) -> None:
-        self._dlf_tap = tap
+    def __init__(self, tap: Tap, *, run: RunContext) -> None:
+        self._run = run  # the run's shared services (run_context.py): the tap itself
         super().__init__(tap=tap)
 
     @property
     def settings(self) -> Settings:
-        return self._dlf_tap.settings
+        return self._run.settings
 
     @property
     def url_base(self) -> str:
@@ -204,15 +174,15 @@ class DLFStream(RESTStream[int]):
 
     @property
     def authenticator(self) -> DLFAuth:
-        return self._dlf_tap.authenticator
+        return self._run.authenticator
 
     @property
     def pacer(self) -> RequestPacer:
-        return self._dlf_tap.pacer
+        return self._run.pacer
 
     @property
     def requests_session(self) -> DLFSession:
-        return self._dlf_tap.requests_session
+        return self._run.requests_session
 
     @property
     def timeout(self) -> int:
@@ -237,11 +207,11 @@ class DLFStream(RESTStream[int]):
         def send() -> requests.Response:
             # A slot is held only while the request is paced and sent, never across a retry's
             # back-off: requests in flight stay at `max_workers` across the threads.
-            with self._dlf_tap.request_slots:
+            with self._run.request_slots:
                 self.pacer.wait()
                 return super(DLFStream, self)._request(prepared_request, context)
 
-        return self._dlf_tap.credentials_gate.send(send)
+        return self._run.credentials_gate.send(send)
 
     # Errors
 
@@ -266,7 +236,7 @@ class DLFStream(RESTStream[int]):
         parsed_body(response)  # a 200 with HTML or a cut-short body is retried
         fields = replaced_fields(response)
         if fields:
-            self._dlf_tap.surrogate_replacements.note(self.name, fields, self.logger)
+            self._run.surrogate_replacements.note(self.name, fields, self.logger)
         if self.rows_key is not None:
             page_of(response, self.rows_key)  # so is a 200 that is not a page
 

@@ -329,7 +329,7 @@ class InstanceNodesStream(DLFV1Stream):
         if self._memory is None:
             self._memory = NodeFetchMemory(
                 self.stream_state.get("nodes_fetched"),
-                sync_started_ms=to_ms(self._dlf_tap.sync_started_at),
+                sync_started_ms=to_ms(self._run.sync_started_at),
                 logger=self.logger,
             )
         return self._memory
@@ -344,7 +344,7 @@ class InstanceNodesStream(DLFV1Stream):
         age = self.settings.instance_nodes_age
         if age is not None:
             plan_time = record.get("plan_time")
-            oldest = to_ms(self._dlf_tap.sync_started_at - age)
+            oldest = to_ms(self._run.sync_started_at - age)
             if not isinstance(plan_time, int) or plan_time < oldest:
                 return []  # older than `instance_nodes_days`: never fetched
         ended = NodeFetchMemory.ended(record)
@@ -382,7 +382,7 @@ class InstanceNodesStream(DLFV1Stream):
                 return key, None, exc
 
         failure: BaseException | None = None
-        pool = self._dlf_tap.page_pool
+        pool = self._run.page_pool
         for key, outcome, error in pool.imap_unordered(
             fetch, list(contexts.values()), ahead=self.settings.max_workers
         ):

@@ -226,7 +226,7 @@ class PatchDataStream(DLFStream):
         start = self.start_ms(context)
         skipped = 0
         open_since: int | None = None
-        for row in self._dlf_tap.patch_runs(start):
+        for row in self._run.patch_runs(start):
             run = PatchRun.of(row)
             if run is None:
                 skipped += 1

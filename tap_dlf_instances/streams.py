@@ -78,7 +78,7 @@ class JobsStream(DLFStream):
     def get_new_paginator(self) -> OffsetPaginator:
         paginator = OffsetPaginator(
             page_size=JOBS_PAGE_SIZE,
-            reading=self._dlf_tap.offset_reading,
+            reading=self._run.offset_reading,
             page_of=lambda response: page_of(response, "jobs"),
             id_key="name",
         )
@@ -103,8 +103,8 @@ class JobsStream(DLFStream):
         return list(jobs.values())
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        wanted = self._dlf_tap.configured_job_filter()
-        for job in self._dlf_tap.workspace_jobs():
+        wanted = self._run.configured_job_filter()
+        for job in self._run.workspace_jobs():
             if wanted is None or job["name"] in wanted:
                 yield {
                     **job,
@@ -180,7 +180,7 @@ class InstancesStream(DLFStream):
 
     @property
     def partitions(self) -> list[dict[str, Any]]:
-        return [{"job_name": name} for name in self._dlf_tap.instance_job_names]
+        return [{"job_name": name} for name in self._run.instance_job_names]
 
     @property
     def state_manager(self) -> StreamStateManager:
@@ -215,7 +215,7 @@ class InstancesStream(DLFStream):
     def get_new_paginator(self) -> OffsetPaginator:
         return OffsetPaginator(
             page_size=self.settings.page_size,
-            reading=self._dlf_tap.offset_reading,
+            reading=self._run.offset_reading,
             page_of=lambda response: page_of(response, "instances"),
             id_key="instance_id",
         )
@@ -263,7 +263,7 @@ class InstancesStream(DLFStream):
             return
         planned = paginator.total
         changed = False
-        pages = self._dlf_tap.page_pool.imap_unordered(
+        pages = self._run.page_pool.imap_unordered(
             lambda offset: (offset, *self._fetch_page(send, context, offset)),
             remaining,
             ahead=self.settings.max_workers,
@@ -350,7 +350,7 @@ class InstancesStream(DLFStream):
             start_date_ms=to_ms(settings.start_date),
             lookback_ms=int(settings.lookback.total_seconds() * 1000),
         )
-        end = to_ms(settings.end_date or self._dlf_tap.sync_started_at)
+        end = to_ms(settings.end_date or self._run.sync_started_at)
         # The plan times PatchData runs re-ran since the last sync, however far back (but not
         # before a configured `start_date`, the floor the user chose), merged with the normal
         # range so that no window is read twice.
@@ -374,14 +374,14 @@ class InstancesStream(DLFStream):
                 problem,
                 level=logging.WARNING,
             )
-        jobs = set(self._dlf_tap.instance_job_names)
+        jobs = set(self._run.instance_job_names)
         try:
             if catch_up.first:
                 # Nothing to catch up; runs still going are remembered, so their later
                 # instances are read by the next sync.
-                rows = self._dlf_tap.running_patch_runs() if jobs else []
+                rows = self._run.running_patch_runs() if jobs else []
             else:
-                rows = self._dlf_tap.patch_runs(self._listing_since(catch_up))
+                rows = self._run.patch_runs(self._listing_since(catch_up))
         except ApiError as exc:
             if exc.status not in TOLERATED_PATCH_LIST_STATUSES:
                 raise  # a redirect, throttling past the retries...: stops the run, as elsewhere
@@ -412,7 +412,7 @@ class InstancesStream(DLFStream):
         """How far back to list PatchData runs: what this stream needs, or further when the
         ``patch_data`` stream will need more, so that one listing serves both."""
         since = catch_up.list_since()
-        patch_stream = self._dlf_tap.streams["patch_data"]
+        patch_stream = self._run.streams["patch_data"]
         if since is not None and patch_stream.selected and isinstance(patch_stream, PatchDataStream):
             since = min(since, patch_stream.start_ms(None))
         return since
@@ -452,7 +452,7 @@ class InstancesStream(DLFStream):
             yield from self._prefetcher([WindowOfJob(job_name, w) for w in windows])
 
     def _prefetcher(self, units: list[WindowOfJob]) -> OrderedPrefetcher[WindowOfJob, list[dict[str, Any]]]:
-        self._dlf_tap.prepare_for_threads()
+        self._run.prepare_for_threads()
         prefetcher: OrderedPrefetcher[WindowOfJob, list[dict[str, Any]]] = OrderedPrefetcher(
             units, self.fetch_window, workers=self.settings.max_workers
         )
@@ -463,7 +463,7 @@ class InstancesStream(DLFStream):
 
     @property
     def _sync_started_ms(self) -> int:
-        return to_ms(self._dlf_tap.sync_started_at)
+        return to_ms(self._run.sync_started_at)
 
     def _sync_records(
         self, context: Context | None = None, *, write_messages: bool = True

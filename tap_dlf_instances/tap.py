@@ -8,7 +8,6 @@ import json
 import logging
 import re
 import threading
-import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cached_property
@@ -24,7 +23,7 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from tap_dlf_instances import scrubbing
 from tap_dlf_instances.alarms import AlarmsStream
 from tap_dlf_instances.auth.authenticators import DLFAuth, build_authenticator
-from tap_dlf_instances.client import CredentialsGate
+from tap_dlf_instances.auth.gate import CredentialsGate
 from tap_dlf_instances.errors import ConfigError, TapDLFError
 from tap_dlf_instances.inputs import (
     check_catalog_value,
@@ -32,6 +31,7 @@ from tap_dlf_instances.inputs import (
     check_state_value,
     read_json_file,
 )
+from tap_dlf_instances.job_selection import configured_sub_jobs, in_this_shard
 from tap_dlf_instances.nodes import InstanceNodesStream, JobDetailReader
 from tap_dlf_instances.pacing import RequestPacer
 from tap_dlf_instances.paging import OffsetReading
@@ -379,17 +379,16 @@ class TapDLFInstances(Tap):
             jobs = self.workspace_jobs()
             names = [job["name"] for job in jobs if job.get("job_type") != "REAL_TIME"]
             names += self._discovered_sub_jobs(jobs)
-        names += [f"{job}_{node}" for job, nodes in settings.realtime_job_nodes.items() for node in nodes]
-        unique = list(dict.fromkeys(names))
-        return [name for name in unique if shard_of(name, settings.shard_count) == settings.shard_index]
+        names += configured_sub_jobs(settings)
+        return [name for name in dict.fromkeys(names) if in_this_shard(name, settings)]
 
     def discover_streams(self) -> list[Stream]:
         return [
-            JobsStream(self),
-            InstancesStream(self),
-            InstanceNodesStream(self),
-            PatchDataStream(self),
-            AlarmsStream(self),
+            JobsStream(self, run=self),
+            InstancesStream(self, run=self),
+            InstanceNodesStream(self, run=self),
+            PatchDataStream(self, run=self),
+            AlarmsStream(self, run=self),
         ]
 
     @property
@@ -423,7 +422,7 @@ class TapDLFInstances(Tap):
                 quoted,
             )
             return []
-        reader = JobDetailReader(self)
+        reader = JobDetailReader(self, run=self)
         names: list[str] = []
         for job in unread:
             nodes = reader.node_names(job)
@@ -534,11 +533,6 @@ def _refuse_batch_config(config: Mapping[str, Any]) -> None:
             "ahead of batch files); remove it to receive RECORD messages."
         )
         raise ConfigError(msg)
-
-
-def shard_of(job_name: str, shard_count: int) -> int:
-    """A job's shard: stable across runs, machines and Python versions (unlike ``hash``)."""
-    return zlib.crc32(job_name.encode("utf-8")) % shard_count
 
 
 def one_line(message: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from dlf_simulator import SimulatedDLF
 
-from tap_dlf_instances.tap import shard_of
+from tap_dlf_instances.job_selection import shard_of
 from tap_dlf_instances.windows import to_ms
 
 JOB = "hourly_orders_etl"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
-from tap_dlf_instances.tap import shard_of
+from tap_dlf_instances.job_selection import shard_of
 from tap_dlf_instances.windows import plan_windows, to_ms, window_width_ms
 
 
