@@ -189,3 +189,14 @@ def _kind(value: Any) -> str:
 def _short_repr(value: Any) -> str:
     text = json.dumps(value, default=str)
     return text if len(text) <= 40 else text[:40] + "..."
+
+
+def checked_state_text(path: str, logger: logging.Logger) -> str:
+    """A ``--state`` file, checked, as the JSON text the SDK reads."""
+    state = check_state_value(read_json_file(path, "State file"), f"State file {path!r}", logger)
+    return json.dumps(state, default=str)
+
+
+def checked_catalog_text(path: str) -> str:
+    """A ``--catalog`` file, checked, as the JSON text the SDK reads."""
+    return json.dumps(check_catalog_value(read_json_file(path, "Catalog file"), path), default=str)

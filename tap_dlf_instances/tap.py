@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import difflib
 import io
-import json
-import logging
-import re
 import threading
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from types import FrameType
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 from singer_sdk import Tap
-from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, MapExpressionError, StreamMapConfigError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
@@ -24,27 +19,23 @@ from tap_dlf_instances import scrubbing
 from tap_dlf_instances.alarms import AlarmsStream
 from tap_dlf_instances.auth.authenticators import DLFAuth, build_authenticator
 from tap_dlf_instances.auth.gate import CredentialsGate
-from tap_dlf_instances.errors import ConfigError, TapDLFError
-from tap_dlf_instances.inputs import (
-    check_catalog_value,
-    check_config_files,
-    check_state_value,
-    read_json_file,
+from tap_dlf_instances.config_checks import (
+    check_stream_maps_shape,
+    one_line,
+    refuse_batch_config,
+    schema_error_sentence,
 )
+from tap_dlf_instances.config_schema import CONFIG_SCHEMA
+from tap_dlf_instances.errors import ConfigError, TapDLFError
+from tap_dlf_instances.inputs import check_config_files, checked_catalog_text, checked_state_text
 from tap_dlf_instances.job_selection import configured_sub_jobs, in_this_shard
 from tap_dlf_instances.nodes import InstanceNodesStream, JobDetailReader
 from tap_dlf_instances.pacing import RequestPacer
 from tap_dlf_instances.paging import OffsetReading
 from tap_dlf_instances.patch_data import PatchDataStream
 from tap_dlf_instances.settings import (
-    INSTANCE_NODES_DAYS,
-    INSTANCE_STATUSES,
-    NUMBER_SETTINGS,
-    TEXT_DEFAULTS,
-    WHOLE_NUMBER_SETTINGS,
     Settings,
     parse_settings,
-    range_sentence,
 )
 from tap_dlf_instances.streams import InstancesStream, JobsStream
 from tap_dlf_instances.surrogates import SurrogateReplacements
@@ -57,164 +48,6 @@ if TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
-def _bounded(name: str, description: str) -> th.Property[Any]:
-    """A number setting with the default and range that settings.py applies, so that ``--about``
-    shows them (the SDK's validator also fills the default into the config: the same value)."""
-    if name in WHOLE_NUMBER_SETTINGS:
-        whole = WHOLE_NUMBER_SETTINGS[name]
-        integer = th.IntegerType(minimum=whole.low, maximum=whole.high)
-        return th.Property(name, integer, default=whole.default, description=description)
-    number = NUMBER_SETTINGS[name]
-    # The SDK annotates the bounds as int; JSON Schema takes any number (0.01 days).
-    decimal = th.NumberType(minimum=cast(int, number.low), maximum=cast(int, number.high))
-    return th.Property(name, decimal, default=number.default, description=description)
-
-
-CONFIG_SCHEMA = th.PropertiesList(
-    th.Property("project_id", th.StringType, required=True, description="Huawei Cloud project ID."),
-    th.Property(
-        "region",
-        th.StringType,
-        description="Region such as cn-north-4; gives the default endpoints "
-        "https://dayu.<region>.myhuaweicloud.com and https://iam.<region>.myhuaweicloud.com.",
-    ),
-    th.Property(
-        "api_url",
-        th.StringType,
-        description="Base URL of the DataArts Factory V2 API; overrides `region`.",
-    ),
-    th.Property("iam_url", th.StringType, description="Base URL of IAM (token login); overrides `region`."),
-    th.Property(
-        "v1_api_url",
-        th.StringType,
-        description="Base URL of the DLF V1 API (a job's nodes, an instance's node runs: the "
-        "`instance_nodes` stream and real-time jobs' nodes). Default: `api_url` when `api_url` is set "
-        "(one endpoint, such as the simulator, serves both), else https://dayu-dlf.<region>.myhuaweicloud.com "
-        "for the regions where Huawei's SDK lists one.",
-    ),
-    th.Property(
-        "instance_nodes_days",
-        th.NumberType(
-            minimum=cast(int, INSTANCE_NODES_DAYS.low), maximum=cast(int, INSTANCE_NODES_DAYS.high)
-        ),
-        description="The `instance_nodes` stream fetches the node runs only of instances planned in "
-        "the last N days before the sync (one request per instance: this bounds a backfill's cost). "
-        "Default: every final instance read.",
-    ),
-    th.Property(
-        "ca_bundle",
-        th.StringType,
-        description="Path of a PEM file of CA certificates to verify the API and IAM with (a private "
-        "CA); default: REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, SSL_CERT_FILE or SSL_CERT_DIR when set, "
-        "else the bundled public CAs. Certificates are always verified.",
-    ),
-    th.Property(
-        "workspace",
-        th.StringType,
-        description="Workspace ID, sent as the `workspace` header; default workspace when absent.",
-    ),
-    th.Property(
-        "job_names",
-        th.ArrayType(th.StringType),
-        description="Jobs whose instances are read; when absent, every batch job of the workspace (jobs list API).",
-    ),
-    th.Property(
-        "realtime_job_nodes",
-        th.ObjectType(additional_properties=th.ArrayType(th.StringType)),
-        description="Real-time job name -> list of node names whose sub-jobs (`<job>_<node>`) are read; "
-        "without it a real-time job's nodes are found with DLF V1 ShowJob (this setting wins for the jobs it lists).",
-    ),
-    th.Property(
-        "start_date",
-        th.DateTimeType,
-        description="Earliest plan time read (inclusive); default: 00:00 UTC 30 days before the sync.",
-    ),
-    th.Property(
-        "end_date",
-        th.DateTimeType,
-        description="Plan times up to this moment (exclusive) are read; default: the moment the sync started.",
-    ),
-    th.Property("access_key_id", th.StringType, description="AK of an access key pair (AK/SK signing)."),
-    th.Property("secret_access_key", th.StringType, secret=True, description="SK of the access key pair."),
-    th.Property(
-        "security_token",
-        th.StringType,
-        secret=True,
-        description="Security token of temporary AK/SK credentials.",
-    ),
-    th.Property(
-        "auth_token",
-        th.StringType,
-        secret=True,
-        description="A ready IAM token, sent as X-Auth-Token.",
-    ),
-    th.Property("iam_username", th.StringType, description="IAM user name (password login)."),
-    th.Property("iam_password", th.StringType, secret=True, description="IAM user password."),
-    th.Property("iam_domain_name", th.StringType, description="Account (domain) name of the IAM user."),
-    _bounded(
-        "lookback_window_hours",
-        description="Hours before the bookmark each incremental sync re-reads, for late PatchData and manual runs (default 24).",
-    ),
-    _bounded("page_size", description="Instances per request, 1 to 1000 (default 1000)."),
-    _bounded(
-        "window_days",
-        description="Width of a request window in days, at most 30 (default 30).",
-    ),
-    th.Property(
-        "offset_mode",
-        th.StringType,
-        allowed_values=["auto", "page", "row"],
-        default=TEXT_DEFAULTS["offset_mode"],
-        description="How the API reads `offset`: page index, row offset, or auto-detect (default).",
-    ),
-    th.Property(
-        "status",
-        th.StringType,
-        allowed_values=list(INSTANCE_STATUSES),
-        description="Only instances of this status (API filter).",
-    ),
-    th.Property(
-        "instance_type",
-        th.IntegerType,
-        description="Only instances of this scheduling mode: 0, 2, 5, 6 or 7 (API filter).",
-    ),
-    th.Property(
-        "force_success",
-        th.BooleanType,
-        description="With status success: only instances forced to success (API filter).",
-    ),
-    th.Property(
-        "ignore_success",
-        th.BooleanType,
-        description="With status success: only instances whose failure was ignored (API filter).",
-    ),
-    _bounded(
-        "max_requests_per_second",
-        description="Client-side pace of requests; the API allows 10 per user (default 10).",
-    ),
-    _bounded(
-        "max_workers",
-        description="Requests in flight at once across jobs and windows (default 4).",
-    ),
-    _bounded(
-        "request_timeout",
-        description="Seconds for a whole response, headers and body, not for each read (default 60).",
-    ),
-    _bounded(
-        "max_retries",
-        description="Retries of a failed request before the run stops (default 8).",
-    ),
-    _bounded(
-        "shard_index",
-        description="This run's shard, 0 to shard_count - 1 (default 0).",
-    ),
-    _bounded(
-        "shard_count",
-        description="Number of shards the jobs are split into by a stable hash of their name (default 1).",
-    ),
-).to_dict()
-
-
 class TapDLFInstances(Tap):
     """Job instances of Huawei Cloud DataArts Factory (DataArts Studio, formerly DLF)."""
 
@@ -223,7 +56,7 @@ class TapDLFInstances(Tap):
     message_writer_class = StateFlushingWriter
     # The SDK's defaults without BATCH: the instances stream writes a STATE after each window
     # (the bookmark rule), while the SDK's batch mode writes the records' files only at the end,
-    # so a target would commit bookmarks ahead of rows it has not got; see `_refuse_batch_config`.
+    # so a target would commit bookmarks ahead of rows it has not got; see `refuse_batch_config`.
     capabilities: ClassVar[list[CapabilitiesEnum]] = [
         capability for capability in Tap.capabilities if capability is not PluginCapabilities.BATCH
     ]
@@ -249,7 +82,7 @@ class TapDLFInstances(Tap):
             del self._config[key]
         self.append_builtin_config(self.config_jsonschema)
         self._warn_unknown_settings()
-        _check_stream_maps_shape(self._config)
+        check_stream_maps_shape(self._config)
         try:
             errors = super()._validate_config(raise_errors=raise_errors)
         except ConfigValidationError as exc:
@@ -287,7 +120,7 @@ class TapDLFInstances(Tap):
     def settings(self) -> Settings:
         """The config, checked; a mistake is a ``ConfigValidationError`` of one sentence."""
         try:
-            _refuse_batch_config(self.config)
+            refuse_batch_config(self.config)
             settings = parse_settings(self.config, now=self.sync_started_at)
         except ConfigError as exc:
             raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
@@ -483,8 +316,8 @@ class TapDLFInstances(Tap):
         try:
             # The SDK parses these files with no check of their shape: read and check them
             # here, and hand it the checked content.
-            state_text = None if state is None else _checked_state(state, cls.logger)
-            catalog_text = None if catalog is None else _checked_catalog(catalog)
+            state_text = None if state is None else checked_state_text(state, cls.logger)
+            catalog_text = None if catalog is None else checked_catalog_text(catalog)
             super().invoke(
                 state=None if state_text is None else io.StringIO(state_text),
                 catalog=None if catalog_text is None else io.StringIO(catalog_text),
@@ -520,65 +353,3 @@ class TapDLFInstances(Tap):
 
 #: Streams synced after the others (see ``TapDLFInstances.load_streams``).
 SYNC_LAST = frozenset({"alarms", "patch_data"})
-
-
-def _refuse_batch_config(config: Mapping[str, Any]) -> None:
-    """Batch mode is not offered (see ``capabilities``): a configured ``batch_config`` would make
-    the SDK write the records to files after STATE messages that already cover them. Refused
-    rather than ignored: whoever set it expects files, and a run in records mode would be a
-    silent change of format."""
-    if config.get("batch_config") is not None:
-        msg = (
-            "Setting `batch_config` is not supported by this tap (its bookmarks move per window, "
-            "ahead of batch files); remove it to receive RECORD messages."
-        )
-        raise ConfigError(msg)
-
-
-def one_line(message: str) -> str:
-    """The final error line: no secret, and one line even when a server's message has several."""
-    return " ".join(scrubbing.scrub(message).split())
-
-
-def _check_stream_maps_shape(config: dict[str, Any]) -> None:
-    """Each stream map is an object, a stream name or null: checked before the SDK's schema
-    validation, which stops with an ``AttributeError`` on other values."""
-    maps = config.get("stream_maps")
-    if maps is None:
-        return
-    if not isinstance(maps, dict) or not all(
-        value is None or isinstance(value, (dict, str)) for value in maps.values()
-    ):
-        message = (
-            "Setting `stream_maps` must map stream names to an object of properties, "
-            "a stream name or null (see the Meltano SDK's stream maps)."
-        )
-        raise ConfigValidationError(message, errors=[message])
-
-
-def schema_error_sentence(error: str, config: Mapping[str, Any] | None = None) -> str:
-    """The SDK's ``<value> is not of type 'string' in config['x']`` as a sentence naming the
-    setting first (the value is scrubbed when the line is printed)."""
-    found = re.fullmatch(r"(?s)(.*) in config\[(.*)\]", error)
-    if found is None:
-        return f"Invalid config: {error}."
-    path = ".".join(part.strip("'\"") for part in found.group(2).split("]["))
-    out_of_range = re.fullmatch(
-        r"(?s).* is (less|greater) than (or equal to )?the (minimum|maximum) of .*", found.group(1)
-    )
-    if out_of_range is not None and path in {*WHOLE_NUMBER_SETTINGS, *NUMBER_SETTINGS}:
-        # The schema's minimum/maximum are settings.py's: the same sentence as its own check.
-        return range_sentence(path, (config or {}).get(path))
-    wrong_type = re.fullmatch(r"(?s).* is not of type (.*)", found.group(1))
-    if wrong_type is not None:  # the value is left out: it may be a secret of the wrong type
-        return f"Setting `{path}` must be of type {wrong_type.group(1)}."
-    return f"Setting `{path}` is invalid: {found.group(1)}."
-
-
-def _checked_state(path: str, logger: logging.Logger) -> str:
-    state = check_state_value(read_json_file(path, "State file"), f"State file {path!r}", logger)
-    return json.dumps(state, default=str)
-
-
-def _checked_catalog(path: str) -> str:
-    return json.dumps(check_catalog_value(read_json_file(path, "Catalog file"), path), default=str)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tap_dlf_instances.config_schema import CONFIG_SCHEMA
 from tap_dlf_instances.errors import ConfigError
 from tap_dlf_instances.settings import (
     NUMBER_SETTINGS,
@@ -17,7 +18,7 @@ from tap_dlf_instances.settings import (
     WHOLE_NUMBER_SETTINGS,
     parse_settings,
 )
-from tap_dlf_instances.tap import CONFIG_SCHEMA, TapDLFInstances
+from tap_dlf_instances.tap import TapDLFInstances
 
 MINIMAL = {"project_id": "p", "api_url": "http://127.0.0.1:9", "auth_token": "t", "job_names": ["daily"]}
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
