@@ -8,7 +8,7 @@ import random
 from collections.abc import Callable, Generator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import backoff
 import requests
@@ -389,3 +389,11 @@ def _tls_hint(reason: str) -> str:
 def _short(exc: BaseException) -> str:
     text = scrubbing.scrub(str(exc))  # before cutting, as in error_fields
     return text if len(text) <= 200 else text[:200] + "..."
+
+
+def path_segment(name: str) -> str:
+    """``name`` as one path segment: every character that could change the URL encoded, ``/ ? #
+    %`` as well as the dot segments ``.`` and ``..``, which ``quote`` leaves as they are (dots in
+    longer names stay, so ordinary names go out byte for byte as before)."""
+    encoded = quote(name, safe="")
+    return encoded.replace(".", "%2E") if set(name) == {"."} else encoded

@@ -16,7 +16,6 @@ from singer_sdk.exceptions import ConfigValidationError, MapExpressionError, Str
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
 from tap_dlf_instances import scrubbing
-from tap_dlf_instances.alarms import AlarmsStream
 from tap_dlf_instances.auth.authenticators import DLFAuth, build_authenticator
 from tap_dlf_instances.auth.gate import CredentialsGate
 from tap_dlf_instances.config_checks import (
@@ -29,17 +28,20 @@ from tap_dlf_instances.config_schema import CONFIG_SCHEMA
 from tap_dlf_instances.errors import ConfigError, TapDLFError
 from tap_dlf_instances.inputs import check_config_files, checked_catalog_text, checked_state_text
 from tap_dlf_instances.job_selection import configured_sub_jobs, in_this_shard
-from tap_dlf_instances.nodes import InstanceNodesStream, JobDetailReader
 from tap_dlf_instances.pacing import RequestPacer
 from tap_dlf_instances.paging import OffsetReading
-from tap_dlf_instances.patch_data import PatchDataStream
 from tap_dlf_instances.settings import (
     Settings,
     parse_settings,
 )
-from tap_dlf_instances.streams import InstancesStream, JobsStream
+from tap_dlf_instances.streams.alarms import AlarmsStream
+from tap_dlf_instances.streams.instance_nodes import InstanceNodesStream
+from tap_dlf_instances.streams.instances import InstancesStream
+from tap_dlf_instances.streams.jobs import JobsStream
+from tap_dlf_instances.streams.patch_data import PatchDataStream
 from tap_dlf_instances.surrogates import SurrogateReplacements
 from tap_dlf_instances.transport import DLFSession, resolve_verify
+from tap_dlf_instances.v1_client import JobDetailReader
 from tap_dlf_instances.window_fetch import PagePool
 from tap_dlf_instances.writer import EncodedStateWriter, StateFlushingWriter
 

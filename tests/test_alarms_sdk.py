@@ -13,7 +13,7 @@ from dlf_simulator import DEFAULT_WORKSPACE_ID, DEMO_PROJECT_ID, DEMO_TOKEN, Sim
 from huaweicloudsdkdataartsstudio.v1 import DataArtsStudioClient, ListFactoryAlarmInfoRequest
 from test_sdk_oracle import DLF_MODELS, api_get, model_problems, sdk_client, sdk_query_names, wire
 
-from tap_dlf_instances.alarms import AlarmsStream
+from tap_dlf_instances.streams.alarms import AlarmsStream
 from tap_dlf_instances.tap import TapDLFInstances
 from tap_dlf_instances.windows import Window
 

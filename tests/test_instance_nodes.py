@@ -17,7 +17,7 @@ import pytest
 from conftest import TapRun
 from dlf_simulator import DEMO_PROJECT_ID, REAL_TIME_JOB, REAL_TIME_NODES, SimulatedDLF
 
-from tap_dlf_instances.nodes import MARGIN_MS, NodeFetchMemory, NodeShaper, node_rows
+from tap_dlf_instances.streams.instance_nodes import MARGIN_MS, NodeFetchMemory, NodeShaper, node_rows
 
 FINAL = {"success", "fail", "manual-stop", "skip-by-depend"}
 #: The ShowJobInstance requests of one job (not its V2 listing, not ShowJob).

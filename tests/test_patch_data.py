@@ -17,7 +17,7 @@ import pytest
 from dlf_simulator import Dataset, SimulatedDLF
 
 from tap_dlf_instances.bookmarks import Bookmark, after_window
-from tap_dlf_instances.patch_data import PatchCatchUp, PatchRun, merge_ranges
+from tap_dlf_instances.streams.patch_data import PatchCatchUp, PatchRun, merge_ranges
 from tap_dlf_instances.windows import Window
 
 HOUR = 3_600_000

@@ -12,7 +12,7 @@ from dlf_simulator import DEFAULT_WORKSPACE_ID, DEMO_PROJECT_ID, DEMO_TOKEN, Sim
 from huaweicloudsdkdataartsstudio.v1 import DataArtsStudioClient, ShowFactorySupplementDataRequest
 from test_sdk_oracle import DLF_MODELS, api_get, model_problems, sdk_client, sdk_query_names, wire
 
-from tap_dlf_instances.patch_data import PatchDataStream
+from tap_dlf_instances.streams.patch_data import PatchDataStream
 from tap_dlf_instances.tap import TapDLFInstances
 
 DAY_MS = 86_400_000

@@ -45,7 +45,8 @@ from huaweicloudsdkdataartsstudio.v1 import (
 )
 from test_simulator import iam_login
 
-from tap_dlf_instances.streams import InstancesStream, JobsStream
+from tap_dlf_instances.streams.instances import InstancesStream
+from tap_dlf_instances.streams.jobs import JobsStream
 from tap_dlf_instances.tap import TapDLFInstances
 from tap_dlf_instances.windows import Window
 

@@ -1,4 +1,4 @@
-"""The streams: ``jobs`` (the jobs list, a dimension table) and ``instances`` (job runs)."""
+"""The ``instances`` stream: every run of the jobs read, window by window, with a bookmark per job."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
-from urllib.parse import quote
 
 import requests
 from singer_sdk.helpers._util import utc_now
@@ -26,16 +25,16 @@ from tap_dlf_instances.bookmarks import (
     pulled_back,
     read_start,
 )
-from tap_dlf_instances.client import DLFStream, JobNotFoundError, page_of
+from tap_dlf_instances.client import DLFStream, JobNotFoundError, page_of, path_segment
 from tap_dlf_instances.errors import ApiError
 from tap_dlf_instances.paging import OffsetPaginator
-from tap_dlf_instances.patch_data import STATE_KEY as PATCH_STATE_KEY
-from tap_dlf_instances.patch_data import PatchCatchUp, PatchDataStream, merge_ranges, ranges_by_job
 from tap_dlf_instances.prefetch import OrderedPrefetcher
-from tap_dlf_instances.records import DEFAULT_WORKSPACE, InstanceShaper, RecentInstanceIds
-from tap_dlf_instances.schemas import INSTANCE_SCHEMA, JOB_SCHEMA
+from tap_dlf_instances.records import InstanceShaper, RecentInstanceIds
+from tap_dlf_instances.schemas import INSTANCE_SCHEMA
 from tap_dlf_instances.state_cadence import StateCadence
 from tap_dlf_instances.state_index import IndexedStateManager
+from tap_dlf_instances.streams.patch_data import STATE_KEY as PATCH_STATE_KEY
+from tap_dlf_instances.streams.patch_data import PatchCatchUp, PatchDataStream, merge_ranges, ranges_by_job
 from tap_dlf_instances.summary import RunSummary
 from tap_dlf_instances.windows import Window, format_ms, plan_windows, to_ms, window_width_ms
 
@@ -48,69 +47,6 @@ if TYPE_CHECKING:
 TOLERATED_PATCH_LIST_STATUSES = frozenset(
     {HTTPStatus.BAD_REQUEST, HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND}
 )
-
-#: The jobs list API's largest page.
-JOBS_PAGE_SIZE = 100
-
-
-def path_segment(name: str) -> str:
-    """``name`` as one path segment: every character that could change the URL encoded, ``/ ? #
-    %`` as well as the dot segments ``.`` and ``..``, which ``quote`` leaves as they are (dots in
-    longer names stay, so ordinary names go out byte for byte as before)."""
-    encoded = quote(name, safe="")
-    return encoded.replace(".", "%2E") if set(name) == {"."} else encoded
-
-
-class JobsStream(DLFStream):
-    """Every job of the workspace (``GET /v2/{project_id}/factory/jobs``), full table."""
-
-    name = "jobs"
-    path = "/jobs"
-    primary_keys = ("project_id", "workspace", "name")
-    replication_key = None
-    schema = JOB_SCHEMA
-    rows_key = "jobs"
-
-    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
-        # The SDK's query names (ListFactoryJobsRequest); alarms are listed only when asked for.
-        return {"limit": JOBS_PAGE_SIZE, "offset": next_page_token or 0, "need_alarms": "true"}
-
-    def get_new_paginator(self) -> OffsetPaginator:
-        paginator = OffsetPaginator(
-            page_size=JOBS_PAGE_SIZE,
-            reading=self._run.offset_reading,
-            page_of=lambda response: page_of(response, "jobs"),
-            id_key="name",
-        )
-        paginator.where = "The jobs list"
-        return paginator
-
-    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        return page_of(response, "jobs").rows
-
-    def list_jobs(self) -> list[dict[str, Any]]:
-        """All jobs, each once (pages may overlap when ``offset`` is read the other way)."""
-        jobs: dict[str, dict[str, Any]] = {}
-        nameless = 0
-        for row in self.request_records(None):
-            name = row.get("name")
-            if isinstance(name, str) and name:
-                jobs.setdefault(name, row)
-            else:
-                nameless += 1
-        if nameless:
-            self.log("Skipped %d rows of the jobs list without a `name`.", nameless, level=logging.WARNING)
-        return list(jobs.values())
-
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        wanted = self._run.configured_job_filter()
-        for job in self._run.workspace_jobs():
-            if wanted is None or job["name"] in wanted:
-                yield {
-                    **job,
-                    "project_id": self.settings.project_id,
-                    "workspace": self.settings.workspace or DEFAULT_WORKSPACE,
-                }
 
 
 class _PageAt(BaseAPIPaginator[int]):

@@ -1,0 +1,73 @@
+"""The ``jobs`` stream: the workspace's jobs (a dimension table), and the list the run reads
+instances of when ``job_names`` is not set."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from tap_dlf_instances.client import DLFStream, page_of
+from tap_dlf_instances.paging import OffsetPaginator
+from tap_dlf_instances.records import DEFAULT_WORKSPACE
+from tap_dlf_instances.schemas import JOB_SCHEMA
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+#: The jobs list API's largest page.
+JOBS_PAGE_SIZE = 100
+
+
+class JobsStream(DLFStream):
+    """Every job of the workspace (``GET /v2/{project_id}/factory/jobs``), full table."""
+
+    name = "jobs"
+    path = "/jobs"
+    primary_keys = ("project_id", "workspace", "name")
+    replication_key = None
+    schema = JOB_SCHEMA
+    rows_key = "jobs"
+
+    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
+        # The SDK's query names (ListFactoryJobsRequest); alarms are listed only when asked for.
+        return {"limit": JOBS_PAGE_SIZE, "offset": next_page_token or 0, "need_alarms": "true"}
+
+    def get_new_paginator(self) -> OffsetPaginator:
+        paginator = OffsetPaginator(
+            page_size=JOBS_PAGE_SIZE,
+            reading=self._run.offset_reading,
+            page_of=lambda response: page_of(response, "jobs"),
+            id_key="name",
+        )
+        paginator.where = "The jobs list"
+        return paginator
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        return page_of(response, "jobs").rows
+
+    def list_jobs(self) -> list[dict[str, Any]]:
+        """All jobs, each once (pages may overlap when ``offset`` is read the other way)."""
+        jobs: dict[str, dict[str, Any]] = {}
+        nameless = 0
+        for row in self.request_records(None):
+            name = row.get("name")
+            if isinstance(name, str) and name:
+                jobs.setdefault(name, row)
+            else:
+                nameless += 1
+        if nameless:
+            self.log("Skipped %d rows of the jobs list without a `name`.", nameless, level=logging.WARNING)
+        return list(jobs.values())
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        wanted = self._run.configured_job_filter()
+        for job in self._run.workspace_jobs():
+            if wanted is None or job["name"] in wanted:
+                yield {
+                    **job,
+                    "project_id": self.settings.project_id,
+                    "workspace": self.settings.workspace or DEFAULT_WORKSPACE,
+                }

@@ -1,0 +1,125 @@
+"""The DLF V1 API (``v1_api_url``, the ``dayu-dlf`` host): the base of its requests, and
+``ShowJob``, which names a real-time job's nodes (its sub-jobs are ``<job>_<node>``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+import requests
+from singer_sdk import typing as th
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.pagination import SinglePagePaginator
+
+from tap_dlf_instances.client import DLFStream, JobNotFoundError, error_fields, parsed_body, path_segment
+from tap_dlf_instances.errors import ApiError
+from tap_dlf_instances.transport import unretryable_reason
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+
+class MalformedNodesError(ValueError):
+    """A 200 whose body is not a job instance with its node runs."""
+
+
+def node_rows(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The node runs of a ``ShowJobInstance`` body; ``MalformedNodesError`` when it has none
+    that could be read (an ``error_code`` body, no ``nodes`` list, nodes that are not objects)."""
+    if "error_code" in body:
+        raise MalformedNodesError(f"is an error ({body.get('error_code')!s:.40})")
+    nodes = body.get("nodes")
+    if not isinstance(nodes, list):
+        raise MalformedNodesError("has no `nodes` list")
+    if not all(isinstance(node, dict) for node in nodes):
+        raise MalformedNodesError("has `nodes` that are not objects")
+    return nodes
+
+
+class DLFV1Stream(DLFStream):
+    """Requests to the DLF V1 API (``v1_api_url``, the ``dayu-dlf`` host)."""
+
+    url_setting = "v1_api_url"
+
+    @property
+    def url_base(self) -> str:
+        return f"{self.settings.v1_api_url}/v1/{self.settings.project_id}"
+
+    def get_new_paginator(self) -> SinglePagePaginator:
+        return SinglePagePaginator()
+
+    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+        return {}  # the V1 routes read take no query
+
+    def fetch(self, context: Context) -> requests.Response:
+        """The one request of ``context``, by the SDK's request path (auth, pacing, retries,
+        checks): ``request_records`` would log a METRIC line for each, once per instance here."""
+        request = self.prepare_request(context, None)
+        return self.request_decorator(self._request)(request, context)
+
+    def _unretryable(self, exc: BaseException) -> str | None:
+        return unretryable_reason(
+            exc, host_answered=self.requests_session.has_answered(self.settings.v1_api_url or "")
+        )
+
+    def _raise_redirect(self, response: requests.Response) -> None:
+        raise ApiError(
+            f"The API at `v1_api_url` ({self.settings.v1_api_url}) answered {response.request.method} "
+            f"{response.request.path_url} with a redirect ({response.status_code}). The DLF V1 API never "
+            "redirects, so the tap does not follow it: check `v1_api_url` or `region`.",
+            status=response.status_code,
+        )
+
+    def _raise_client_error(self, response: requests.Response) -> None:
+        code, message = error_fields(response)
+        if code == "APIGW.0101" or response.status_code == HTTPStatus.NOT_FOUND:
+            raise ApiError(
+                f"The API at `v1_api_url` ({self.settings.v1_api_url}) has no route "
+                f"{response.request.method} {response.request.path_url} ({code}: {message}). Check "
+                "`v1_api_url` or `region`: DLF V1 APIs live on https://dayu-dlf.<region>.myhuaweicloud.com.",
+                status=response.status_code,
+                error_code=code,
+            )
+        super()._raise_client_error(response)
+
+
+class JobDetailReader(DLFV1Stream):
+    """``ShowJob`` (``GET /v1/{project_id}/jobs/{job_name}``): a job's node names. Not a stream
+    of the catalog, a reader: the tap asks it for each real-time job once per sync."""
+
+    name = "job_detail"
+    path = "/jobs/{job_name}"
+    schema = th.PropertiesList(th.Property("name", th.StringType)).to_dict()
+
+    def get_url(self, context: Context | None) -> str:
+        return f"{self.url_base}/jobs/{path_segment((context or {})['job_name'])}"
+
+    def validate_response(self, response: requests.Response) -> None:
+        super().validate_response(response)
+        try:
+            self._names(parsed_body(response))
+        except MalformedNodesError as exc:
+            raise RetriableAPIError(
+                f"{response.request.method} {response.request.path_url} answered "
+                f"{response.status_code} with a body that {exc}",
+                response,
+            ) from None
+
+    @staticmethod
+    def _names(body: Mapping[str, Any]) -> list[str]:
+        nodes = node_rows(body)
+        names = [node.get("name") for node in nodes]
+        if not all(isinstance(name, str) and name for name in names):
+            raise MalformedNodesError("has nodes without a `name`")
+        return [name for name in names if isinstance(name, str)]
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        return [{"name": name} for name in self._names(parsed_body(response))]
+
+    def node_names(self, job_name: str) -> list[str] | None:
+        """The job's node names; None when the job does not exist (any more)."""
+        try:
+            return self._names(parsed_body(self.fetch({"job_name": job_name})))
+        except JobNotFoundError:
+            return None
