@@ -14,6 +14,7 @@ import backoff
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams import RESTStream
+from singer_sdk.streams.rest import PageContext
 
 from tap_dlf_instances import scrubbing
 from tap_dlf_instances.auth.credentials import AkSkCredentials, Credentials, TokenCredentials
@@ -198,6 +199,21 @@ class DLFStream(RESTStream[int]):
             parts = urlsplit(prepared.url)
             prepared.url = urlunsplit((parts.scheme, parts.netloc, built.path, parts.query, ""))
         return prepared
+
+    def prepared_request(self, context: Context | None, page_token: Any) -> requests.PreparedRequest:
+        """The request for one page, built by the SDK's public hooks (``get_http_request``,
+        ``build_prepared_request``): for the requests this tap sends outside the SDK's own
+        ``request_records`` loop (pages in parallel, one node run, one job's nodes)."""
+        http_request = self.get_http_request(
+            page=PageContext(stream_context=context, next_page_token=page_token)
+        )
+        return self.build_prepared_request(
+            method=http_request.method,
+            url=http_request.url,
+            params=http_request.encode_params(),
+            headers=http_request.headers,
+            data=http_request.data,
+        )
 
     def _request(
         self,

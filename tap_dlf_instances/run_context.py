@@ -17,11 +17,11 @@ if TYPE_CHECKING:
     from tap_dlf_instances.auth.authenticators import DLFAuth
     from tap_dlf_instances.auth.gate import CredentialsGate
     from tap_dlf_instances.pacing import RequestPacer
+    from tap_dlf_instances.page_pool import PagePool
     from tap_dlf_instances.paging import OffsetReading
     from tap_dlf_instances.settings import Settings
     from tap_dlf_instances.surrogates import SurrogateReplacements
     from tap_dlf_instances.transport import DLFSession
-    from tap_dlf_instances.window_fetch import PagePool
 
 
 class RunContext(Protocol):

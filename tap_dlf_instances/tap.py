@@ -29,6 +29,7 @@ from tap_dlf_instances.errors import ConfigError, TapDLFError
 from tap_dlf_instances.inputs import check_config_files, checked_catalog_text, checked_state_text
 from tap_dlf_instances.job_selection import configured_sub_jobs, in_this_shard
 from tap_dlf_instances.pacing import RequestPacer
+from tap_dlf_instances.page_pool import PagePool
 from tap_dlf_instances.paging import OffsetReading
 from tap_dlf_instances.settings import (
     Settings,
@@ -42,7 +43,6 @@ from tap_dlf_instances.streams.patch_data import PatchDataStream
 from tap_dlf_instances.surrogates import SurrogateReplacements
 from tap_dlf_instances.transport import DLFSession, resolve_verify
 from tap_dlf_instances.v1_client import JobDetailReader
-from tap_dlf_instances.window_fetch import PagePool
 from tap_dlf_instances.writer import EncodedStateWriter, StateFlushingWriter
 
 if TYPE_CHECKING:

@@ -55,7 +55,7 @@ class DLFV1Stream(DLFStream):
     def fetch(self, context: Context) -> requests.Response:
         """The one request of ``context``, by the SDK's request path (auth, pacing, retries,
         checks): ``request_records`` would log a METRIC line for each, once per instance here."""
-        request = self.prepare_request(context, None)
+        request = self.prepared_request(context, None)
         return self.request_decorator(self._request)(request, context)
 
     def _unretryable(self, exc: BaseException) -> str | None:

@@ -1,116 +1,87 @@
-"""Fetch the pages of one window in parallel once the window's size is known.
+"""The rows of one window, a page at a time: how a listing's pages are read fast and completely.
 
-``prefetch`` runs whole windows (a job's unit) on worker threads, but inside a window the pages
-went one after the other: one big job, or a job with few windows, left the workers idle and a
-slow API's rate limit mostly unused. Once a window's first page has told its ``total`` (and
-``offset``'s reading is known, see ``paging``), the offsets of the other pages are known too,
-and this pool fetches them on its threads while the window's own worker hands their rows on.
+1. In order, one page after the other, until the window's ``total`` and the reading of
+   ``offset`` (page number or row index, ``paging``) are known.
+2. Then the other pages in parallel (``page_pool``), their rows handed on as they arrive, while
+   the paginator hears of them in offset order, so that its checks ("pages that add nothing",
+   ``total`` against the rows) see what a reader one page at a time would see.
+3. If ``total`` changed while they were read, the window again, in order: pages answered before
+   and after the change, out of order, may have skipped rows that moved across their edge; read
+   in order, as one request at a time does, a row cannot be skipped that way. The rows read
+   twice are dropped where records are emitted.
 
-- Requests in flight stay at ``max_workers`` across every thread: the streams take a slot of
-  the tap's ``request_slots`` for each request (``client``); pages keep the pacer, the
-  credentials gate and the retries, since they go through the same request path.
-- Memory and requests stay bounded: a page is asked for only while it lies fewer than ``ahead``
-  pages past the first one that has not arrived, so a slow (or retried) page holds the window
-  back instead of letting the others run on, and the reader's in-order buffer stays that small.
-- A window is complete only when every page arrived; a failed page fails the window (and so
-  the run), as a failed request did before.
-
-Written by hand rather than with ``concurrent.futures`` for the reason ``prefetch`` gives: its
-threads are joined at exit, so a stopping run would wait out every request and retry back-off
-in flight. These are daemon threads that only fetch.
+The SDK's ``request_records`` loop does step 1 with the same paginator, request path and
+retries, but cannot stop once the rest could go in parallel: written out here.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar, cast
+from collections.abc import Callable, Iterator
+from typing import Any
 
-Arg = TypeVar("Arg")
-Result = TypeVar("Result")
+import requests
 
+from tap_dlf_instances.page_pool import PagePool
+from tap_dlf_instances.paging import OffsetPaginator
 
-@dataclass
-class _Outcome(Generic[Result]):
-    value: Result | None = None
-    error: BaseException | None = None
+Rows = list[dict[str, Any]]
+#: Fetches the page at an offset (through the stream's request path): its response and rows.
+FetchPage = Callable[[int], tuple[requests.Response, Rows]]
 
 
-@dataclass
-class _Task:
-    run: Callable[[], None]
-    cancelled: threading.Event
+def read_window(
+    fetch_page: FetchPage,
+    new_paginator: Callable[[], OffsetPaginator],
+    *,
+    pool: PagePool,
+    ahead: int,
+    on_reread: Callable[[], None],
+) -> Iterator[Rows]:
+    """Every row of one window, a page of rows at a time (steps 1 to 3 above); runs on a
+    fetching thread. ``on_reread`` is told when the window is read again in order."""
+    paginator = new_paginator()
+    last: requests.Response | None = None
+    for response, rows in pages_in_order(fetch_page, paginator, until_known=True):
+        last = response
+        yield rows
+    remaining = paginator.remaining_offsets()
+    if last is None or not remaining:
+        return
+    planned = paginator.total
+    changed = False
+    pages = pool.imap_unordered(lambda offset: (offset, *fetch_page(offset)), remaining, ahead=ahead)
+    arrived: dict[int, Rows] = {}
+    in_order = iter(remaining)
+    next_offset = next(in_order, None)
+    for offset, page_response, rows in pages:
+        changed = changed or paginator.total_of(page_response) != planned
+        if rows:
+            yield rows
+        arrived[offset] = rows
+        while next_offset is not None and next_offset in arrived:
+            paginator.note_rows(arrived.pop(next_offset))
+            next_offset = next(in_order, None)
+    if changed:
+        on_reread()
+        for _response, rows in pages_in_order(fetch_page, new_paginator(), until_known=False):
+            yield rows
+        return
+    paginator.check_complete(last)
 
 
-class PagePool:
-    """``workers`` daemon threads shared by every window of the run, started on first use."""
-
-    def __init__(self, workers: int) -> None:
-        self._workers = max(1, workers)
-        self._tasks: queue.SimpleQueue[_Task] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-
-    def imap_unordered(
-        self, fetch: Callable[[Arg], Result], args: Sequence[Arg], *, ahead: int
-    ) -> Iterator[Result]:
-        """``fetch(arg)`` for every arg, on the pool; results as they arrive. An arg is started
-        only while it lies fewer than ``ahead`` places past the first one whose result has not
-        arrived. The first failure is raised here; leaving early (an error, the consumer gone)
-        drops the pages not started yet."""
-        self._start()
-        results: queue.SimpleQueue[tuple[int, _Outcome[Result]]] = queue.SimpleQueue()
-        cancelled = threading.Event()
-        width = max(1, ahead)
-        arrived: set[int] = set()
-        first_missing = 0  # every arg before it has arrived
-        submitted = 0
-        try:
-            while True:
-                while submitted < len(args) and submitted < first_missing + width:
-                    self._tasks.put(_Task(_runner(fetch, submitted, args[submitted], results), cancelled))
-                    submitted += 1
-                if first_missing >= len(args):
-                    return
-                index, outcome = results.get()
-                if outcome.error is not None:
-                    raise outcome.error
-                arrived.add(index)
-                while first_missing in arrived:
-                    arrived.discard(first_missing)
-                    first_missing += 1
-                yield cast("Result", outcome.value)  # set whenever there is no error
-        finally:
-            cancelled.set()
-
-    def _start(self) -> None:
-        with self._lock:
-            while len(self._threads) < self._workers:
-                thread = threading.Thread(
-                    target=self._work, name=f"dlf-page-{len(self._threads)}", daemon=True
-                )
-                thread.start()
-                self._threads.append(thread)
-
-    def _work(self) -> None:
-        while True:
-            task = self._tasks.get()
-            if not task.cancelled.is_set():
-                task.run()
-
-
-def _runner(
-    fetch: Callable[[Arg], Result],
-    index: int,
-    arg: Arg,
-    results: queue.SimpleQueue[tuple[int, _Outcome[Result]]],
-) -> Callable[[], None]:
-    def run() -> None:
-        try:
-            results.put((index, _Outcome(value=fetch(arg))))
-        except BaseException as error:  # handed to the window's thread, which re-raises it
-            results.put((index, _Outcome(error=error)))
-
-    return run
+def pages_in_order(
+    fetch_page: FetchPage, paginator: OffsetPaginator, *, until_known: bool
+) -> Iterator[tuple[requests.Response, Rows]]:
+    """Pages one after the other, as the SDK's ``request_records`` reads them; with
+    ``until_known``, only until the listing's size and the reading of ``offset`` are known."""
+    while not paginator.finished:
+        response, rows = fetch_page(paginator.current_value)
+        if not rows:  # as the SDK's `request_records` does with an empty page
+            if paginator.continue_if_empty(response):
+                paginator.advance(response)
+                continue
+            return
+        yield response, rows
+        paginator.advance(response)
+        if until_known and paginator.remaining_offsets():
+            return

@@ -5,15 +5,14 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import requests
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.singerlib.encoding.simple import RecordMessage
 from singer_sdk.streams._state import StreamStateManager
 
@@ -36,24 +35,17 @@ from tap_dlf_instances.state_index import IndexedStateManager
 from tap_dlf_instances.streams.patch_data import STATE_KEY as PATCH_STATE_KEY
 from tap_dlf_instances.streams.patch_data import PatchCatchUp, PatchDataStream, merge_ranges, ranges_by_job
 from tap_dlf_instances.summary import RunSummary
+from tap_dlf_instances.window_fetch import read_window
 from tap_dlf_instances.windows import Window, format_ms, plan_windows, to_ms, window_width_ms
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
-    from singer_sdk.pagination import BaseAPIPaginator
 
 #: Answers to the PatchData list that leave the instances to be read without it: refused
 #: (403), not there (404), a parameter refused (400). Anything else stops the run as usual.
 TOLERATED_PATCH_LIST_STATUSES = frozenset(
     {HTTPStatus.BAD_REQUEST, HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND}
 )
-
-
-class _PageAt(BaseAPIPaginator[int]):
-    """One page, by its offset: how a page fetched in parallel is asked for."""
-
-    def get_next(self, response: requests.Response) -> int | None:
-        return None
 
 
 @dataclass(frozen=True)
@@ -180,88 +172,31 @@ class InstancesStream(DLFStream):
         return page_of(response, "instances").rows
 
     def fetch_window(self, unit: WindowOfJob) -> Iterator[list[dict[str, Any]]]:
-        """All rows of one job's window, a page at a time; runs on a fetching thread.
-
-        Pages go one by one until the window's ``total`` and ``offset``'s reading are known;
-        then the rest are fetched in parallel (window_fetch.py) and handed on as they arrive.
-        """
+        """All rows of one job's window, a page at a time (window_fetch.py); runs on a fetching
+        thread."""
         if unit.job_name in self._missing_jobs:
             return
         context: Context = {"job_name": unit.job_name, "window": unit.window}
         send = self.request_decorator(self._request)
-        paginator = self._window_paginator(unit)
-        last: requests.Response | None = None
-        for response, rows in self._pages_in_order(send, context, paginator, until_known=True):
-            last = response
-            yield rows
-        remaining = paginator.remaining_offsets()
-        if last is None or not remaining:
-            return
-        planned = paginator.total
-        changed = False
-        pages = self._run.page_pool.imap_unordered(
-            lambda offset: (offset, *self._fetch_page(send, context, offset)),
-            remaining,
-            ahead=self.settings.max_workers,
-        )
-        # Rows go on as pages arrive, but the paginator hears of them in offset order, so its
-        # "pages that add nothing" check sees what a reader one page at a time would see.
-        arrived: dict[int, list[dict[str, Any]]] = {}
-        in_order = iter(remaining)
-        next_offset = next(in_order, None)
-        for offset, page_response, rows in pages:
-            changed = changed or paginator.total_of(page_response) != planned
-            if rows:
-                yield rows
-            arrived[offset] = rows
-            while next_offset is not None and next_offset in arrived:
-                paginator.note_rows(arrived.pop(next_offset))
-                next_offset = next(in_order, None)
-        if changed:
-            # Instances were added or removed while the pages were read: pages answered before
-            # and after the change, out of order, may have skipped rows that moved across
-            # their edge. Read in order, as one request at a time does, a row cannot be
-            # skipped that way; the rows read twice are dropped when emitted.
+
+        def fetch_page(offset: int) -> tuple[requests.Response, list[dict[str, Any]]]:
+            response = send(self.prepared_request(context, offset), context)
+            return response, list(self.parse_response(response))
+
+        def on_reread() -> None:
             self.log(
                 "%s: the listing changed while its pages were read in parallel; reading it again in order.",
                 unit,
                 level=logging.INFO,
             )
-            again = self._window_paginator(unit)
-            for _response, rows in self._pages_in_order(send, context, again, until_known=False):
-                yield rows
-            return
-        paginator.check_complete(last)
 
-    def _pages_in_order(
-        self,
-        send: Callable[..., requests.Response],
-        context: Context,
-        paginator: OffsetPaginator,
-        *,
-        until_known: bool,
-    ) -> Iterator[tuple[requests.Response, list[dict[str, Any]]]]:
-        """The SDK's ``request_records`` loop (same paginator, request path and retries)
-        written out, since that one cannot stop once the rest could go in parallel
-        (``until_known``: the listing's size and the reading of ``offset`` are known)."""
-        while not paginator.finished:
-            response, rows = self._fetch_page(send, context, paginator.current_value)
-            if not rows:  # as the SDK's `request_records` does with an empty page
-                if paginator.continue_if_empty(response):
-                    paginator.advance(response)
-                    continue
-                return
-            yield response, rows
-            paginator.advance(response)
-            if until_known and paginator.remaining_offsets():
-                return
-
-    def _fetch_page(
-        self, send: Callable[..., requests.Response], context: Context, offset: int
-    ) -> tuple[requests.Response, list[dict[str, Any]]]:
-        request = self._prepare_request(context=context, page=_PageAt(offset))
-        response = send(request, context)
-        return response, list(self.parse_response(response))
+        yield from read_window(
+            fetch_page,
+            lambda: self._window_paginator(unit),
+            pool=self._run.page_pool,
+            ahead=self.settings.max_workers,
+            on_reread=on_reread,
+        )
 
     # Planning
 
@@ -525,7 +460,7 @@ class InstancesStream(DLFStream):
                     stream=stream_map.stream_alias,
                     record=mapped,
                     version=self._stream_version,
-                    time_extracted=utc_now(),
+                    time_extracted=datetime.now(UTC),
                 )
 
     def _increment_stream_state(
