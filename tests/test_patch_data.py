@@ -17,7 +17,13 @@ import pytest
 from dlf_simulator import Dataset, SimulatedDLF
 
 from tap_dlf_instances.bookmarks import Bookmark, after_window
-from tap_dlf_instances.streams.patch_data import PatchCatchUp, PatchRun, merge_ranges
+from tap_dlf_instances.patch_catch_up import (
+    PatchCatchUp,
+    PatchRun,
+    merge_ranges,
+    plan_catch_up,
+    ranges_to_read,
+)
 from tap_dlf_instances.windows import Window
 
 HOUR = 3_600_000
@@ -416,3 +422,59 @@ def test_a_patch_record_that_is_not_one_is_a_first_sync() -> None:
     assert problem is None
     assert record.list_since() == 10
     assert [p.name for p in record.running] == ["a"]
+
+
+# --- the catch-up rule as a pure function (patch_catch_up.plan_catch_up) ---------------------
+
+
+def _run(name: str, jobs: list[str], start: int, end: int, submitted: int, status: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "job_list": jobs,
+        "start_date": start,
+        "end_date": end,
+        "submitted_date": submitted,
+        "status": status,
+    }
+
+
+def test_a_first_sync_reads_nothing_again_but_remembers_the_runs_still_going() -> None:
+    rows = [_run("going", ["a"], 10, 19, 500, "RUNNING"), _run("done", ["a"], 30, 39, 600, "SUCCESS")]
+
+    plan = plan_catch_up(PatchCatchUp(None), rows, jobs={"a"}, sync_started_ms=1000)
+
+    assert plan.ranges == {}
+    assert plan.next_state == {"submitted_since": 1000, "running": [{"name": "going", "submitted_date": 500}]}
+
+
+def test_runs_submitted_since_the_last_sync_or_open_at_it_are_read_again_for_this_syncs_jobs() -> None:
+    stored, _ = PatchCatchUp.from_state(
+        {"submitted_since": 1000, "running": [{"name": "old", "submitted_date": 200}]}
+    )
+    rows = [
+        _run("old", ["a"], 0, 9, 200, "SUCCESS"),  # open at the last sync, final now: read once more
+        _run("new", ["a", "b", "other-shard"], 100, 199, 1500, "RUNNING"),
+        _run("caught-up", ["a"], 300, 399, 900, "SUCCESS"),  # before submitted_since, not open
+        {"name": "broken", "job_list": ["a"], "start_date": "x"},
+    ]
+
+    plan = plan_catch_up(stored, rows, jobs={"a", "b"}, sync_started_ms=2000)
+
+    assert plan.ranges == {"a": [(0, 10), (100, 200)], "b": [(100, 200)]}
+    assert plan.next_state == {"submitted_since": 2000, "running": [{"name": "new", "submitted_date": 1500}]}
+
+
+def test_a_run_still_open_is_not_remembered_for_jobs_this_sync_does_not_read() -> None:
+    stored = PatchCatchUp(0)
+    plan = plan_catch_up(stored, [_run("r", ["x"], 0, 9, 5, "RUNNING")], jobs={"a"}, sync_started_ms=10)
+    assert plan.ranges == {}
+    assert plan.next_state["running"] == []
+
+
+def test_patched_ranges_join_the_normal_range_clipped_to_the_floor_and_the_end() -> None:
+    assert ranges_to_read((1000, 2000), [(100, 300), (250, 400), (1900, 5000)], floor=None) == [
+        (100, 400),
+        (1000, 2000),
+    ]
+    assert ranges_to_read((1000, 2000), [(100, 300)], floor=200) == [(200, 300), (1000, 2000)]
+    assert ranges_to_read((1000, 2000), [(100, 150)], floor=200) == [(1000, 2000)]

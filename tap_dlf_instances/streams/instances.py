@@ -27,13 +27,14 @@ from tap_dlf_instances.bookmarks import (
 from tap_dlf_instances.client import DLFStream, JobNotFoundError, page_of, path_segment
 from tap_dlf_instances.errors import ApiError
 from tap_dlf_instances.paging import OffsetPaginator
+from tap_dlf_instances.patch_catch_up import STATE_KEY as PATCH_STATE_KEY
+from tap_dlf_instances.patch_catch_up import PatchCatchUp, plan_catch_up, ranges_to_read
 from tap_dlf_instances.prefetch import OrderedPrefetcher
 from tap_dlf_instances.records import InstanceShaper, RecentInstanceIds
 from tap_dlf_instances.schemas import INSTANCE_SCHEMA
 from tap_dlf_instances.state_cadence import StateCadence
 from tap_dlf_instances.state_index import IndexedStateManager
-from tap_dlf_instances.streams.patch_data import STATE_KEY as PATCH_STATE_KEY
-from tap_dlf_instances.streams.patch_data import PatchCatchUp, PatchDataStream, merge_ranges, ranges_by_job
+from tap_dlf_instances.streams.patch_data import PatchDataStream
 from tap_dlf_instances.summary import RunSummary
 from tap_dlf_instances.window_fetch import read_window
 from tap_dlf_instances.windows import Window, format_ms, plan_windows, to_ms, window_width_ms
@@ -222,15 +223,10 @@ class InstancesStream(DLFStream):
             lookback_ms=int(settings.lookback.total_seconds() * 1000),
         )
         end = to_ms(settings.end_date or self._run.sync_started_at)
-        # The plan times PatchData runs re-ran since the last sync, however far back (but not
-        # before a configured `start_date`, the floor the user chose), merged with the normal
-        # range so that no window is read twice.
         floor = to_ms(settings.start_date) if "start_date" in self.config else None
-        ranges = [(start, end)]
-        for patch_start, patch_end in self.patch_ranges().get(job_name, []):
-            ranges.append((patch_start if floor is None else max(patch_start, floor), min(patch_end, end)))
+        ranges = ranges_to_read((start, end), self.patch_ranges().get(job_name, []), floor=floor)
         width = window_width_ms(settings.window_days)
-        return [window for a, b in merge_ranges(ranges) for window in plan_windows(a, b, width)]
+        return [window for a, b in ranges for window in plan_windows(a, b, width)]
 
     def patch_ranges(self) -> dict[str, list[tuple[int, int]]]:
         """Each job's plan-time ranges that PatchData runs re-ran since the last sync (see
@@ -267,10 +263,9 @@ class InstancesStream(DLFStream):
             )
             self._patch_ranges = {}
             return self._patch_ranges
-        due = catch_up.due(rows)
-        seen = due if not catch_up.first else PatchCatchUp(0).due(rows)
-        self._patch_state = PatchCatchUp.next_state(seen, sync_started_ms=self._sync_started_ms, jobs=jobs)
-        self._patch_ranges = ranges_by_job(due, jobs)
+        plan = plan_catch_up(catch_up, rows, jobs=jobs, sync_started_ms=self._sync_started_ms)
+        self._patch_state = plan.next_state
+        self._patch_ranges = plan.ranges
         if self._patch_ranges:
             self.log(
                 "PatchData runs re-ran %d ranges of %d jobs since the last sync: read again.",

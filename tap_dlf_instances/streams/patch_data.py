@@ -1,5 +1,5 @@
-"""PatchData (supplement data) runs: the ``patch_data`` stream, and the plan-time ranges they
-re-ran, which the ``instances`` stream reads again (``PatchCatchUp``).
+"""PatchData (supplement data) runs: the ``patch_data`` stream, and the listing of runs that
+the ``instances`` stream reads to catch up with them (the rule: ``patch_catch_up``).
 
 ``GET /v2/{project_id}/factory/supplement-data`` (Huawei's SDK: ``ShowFactorySupplementData``)
 pages with ``page`` (a page index from 0) and ``size``, newest submission first (``sort=desc``).
@@ -12,8 +12,7 @@ ignores ``sort`` is read to the end.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -22,6 +21,7 @@ from singer_sdk.exceptions import RetriableAPIError
 
 from tap_dlf_instances.client import DLFStream, page_of, parsed_body
 from tap_dlf_instances.paging import OffsetMode, OffsetPaginator, OffsetReading
+from tap_dlf_instances.patch_catch_up import PatchRun, int_or_none
 from tap_dlf_instances.records import DEFAULT_WORKSPACE
 from tap_dlf_instances.schemas import SOURCE_PROPERTIES
 from tap_dlf_instances.windows import to_ms
@@ -31,12 +31,6 @@ if TYPE_CHECKING:
 
 #: Rows per request. None is documented (default 10); 100 is the jobs list's cap.
 PATCH_PAGE_SIZE = 100
-#: Statuses a PatchData run cannot leave (``CANCLE`` is the API's spelling). Any other status,
-#: ``RUNNING`` or one the tap does not know, may still make instances.
-FINAL_PATCH_STATUSES = frozenset({"SUCCESS", "CANCLE", "CANCEL", "FAIL", "FAILED"})
-#: The instances stream's own record of PatchData runs, next to its job bookmarks.
-STATE_KEY = "patch_data"
-
 PATCH_DATA_SCHEMA = th.PropertiesList(
     *SOURCE_PROPERTIES.wrapped.values(),
     th.Property("name", th.StringType, required=True, description="Name of the PatchData run."),
@@ -89,52 +83,6 @@ PATCH_DATA_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-@dataclass(frozen=True)
-class PatchRun:
-    """What the tap needs of a run; built only from a row that has it all (``of``)."""
-
-    name: str
-    jobs: tuple[str, ...]
-    start: int
-    end: int  # inclusive
-    submitted: int
-    status: str
-
-    @property
-    def is_open(self) -> bool:
-        return self.status not in FINAL_PATCH_STATUSES
-
-    @classmethod
-    def of(cls, row: Mapping[str, Any]) -> PatchRun | None:
-        """The run in an API row, or None when a field it needs is missing or of the wrong type.
-        Job names that are not strings are left out: a job is only matched by its name, never
-        turned into a request of its own."""
-        name, start, end, submitted = (
-            row.get("name"),
-            row.get("start_date"),
-            row.get("end_date"),
-            row.get("submitted_date"),
-        )
-        jobs = row.get("job_list")
-        if not isinstance(name, str) or not isinstance(jobs, list):
-            return None
-        if None in (_int(start), _int(end), _int(submitted)) or start > end:  # type: ignore[operator]
-            return None
-        status = row.get("status")
-        return cls(
-            name=name,
-            jobs=tuple(job for job in jobs if isinstance(job, str)),
-            start=start,  # type: ignore[arg-type]
-            end=end,  # type: ignore[arg-type]
-            submitted=submitted,  # type: ignore[arg-type]
-            status=status if isinstance(status, str) else "",
-        )
-
-
 class NewestFirstPaginator(OffsetPaginator):
     """``page`` as a page index, ``total`` and loops checked as for the other listings, and a
     stop once the rows are older than ``stop_before``: only when every row so far came in
@@ -156,7 +104,7 @@ class NewestFirstPaginator(OffsetPaginator):
     def has_more(self, response: requests.Response) -> bool:
         more = super().has_more(response)
         for row in page_of(response, "rows").rows:
-            submitted = _int(row.get("submitted_date"))
+            submitted = int_or_none(row.get("submitted_date"))
             if submitted is None:
                 continue
             if self._last_seen is not None and submitted > self._last_seen:
@@ -218,7 +166,7 @@ class PatchDataStream(DLFStream):
 
     def start_ms(self, context: Context | None) -> int:
         state = self.get_context_state(context)
-        starts = [_int(state.get("replication_key_value")), _int(state.get("open_since"))]
+        starts = [int_or_none(state.get("replication_key_value")), int_or_none(state.get("open_since"))]
         known = [value for value in starts if value is not None]
         return min(known) if known else to_ms(self.settings.start_date)
 
@@ -253,95 +201,3 @@ class PatchDataStream(DLFStream):
             state.pop("open_since", None)
         else:
             state["open_since"] = open_since
-
-
-def merge_ranges(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Half-open ``[start, end)`` ranges as the fewest disjoint ones, oldest first: a plan
-    time in two of them is read once."""
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(r for r in ranges if r[0] < r[1]):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-@dataclass(frozen=True)
-class Pending:
-    """A PatchData run still open at the last sync: its range is read again until it ends."""
-
-    name: str
-    submitted: int
-
-
-@dataclass
-class PatchCatchUp:
-    """The instances stream's record of PatchData runs (``bookmarks.instances.patch_data``):
-
-    ``{"submitted_since": ms, "running": [{"name": ..., "submitted_date": ms}]}``: the runs
-    submitted at or after ``submitted_since`` have not been caught up yet, and those in
-    ``running`` were still open when last seen. O(open runs), not O(runs).
-    """
-
-    submitted_since: int | None
-    running: tuple[Pending, ...] = ()
-
-    @classmethod
-    def from_state(cls, value: object) -> tuple[PatchCatchUp, str | None]:
-        """The record in a state (a first sync when absent), and why it was not usable."""
-        if value is None:
-            return cls(None), None
-        if not isinstance(value, dict) or _int(value.get("submitted_since")) is None:
-            return cls(None), 'is not {"submitted_since": <ms>, "running": [...]}'
-        running = value.get("running") or []
-        pending = tuple(
-            Pending(item["name"], item["submitted_date"])
-            for item in (running if isinstance(running, list) else [])
-            if isinstance(item, dict)
-            and isinstance(item.get("name"), str)
-            and _int(item.get("submitted_date")) is not None
-        )
-        return cls(_int(value.get("submitted_since")), pending), None
-
-    @property
-    def first(self) -> bool:
-        return self.submitted_since is None
-
-    def list_since(self) -> int | None:
-        """How far back the listing must go: the oldest run this sync may need."""
-        if self.submitted_since is None:
-            return None
-        return min([self.submitted_since, *(p.submitted for p in self.running)])
-
-    def due(self, rows: Iterable[Mapping[str, Any]]) -> list[PatchRun]:
-        """The runs whose ranges this sync reads again: submitted since the last sync, or open
-        at it. None on a first sync: there is nothing to catch up."""
-        if self.submitted_since is None:
-            return []
-        waiting = {p.name for p in self.running}
-        runs = [run for row in rows if (run := PatchRun.of(row)) is not None]
-        return [run for run in runs if run.submitted >= self.submitted_since or run.name in waiting]
-
-    @staticmethod
-    def next_state(runs: Iterable[PatchRun], *, sync_started_ms: int, jobs: set[str]) -> dict[str, Any]:
-        """The record after this sync: caught up to its start; the runs of this sync's jobs that
-        are still open are read again next time."""
-        still_open = {run.name: run for run in runs if run.is_open and jobs.intersection(run.jobs)}
-        return {
-            "submitted_since": sync_started_ms,
-            "running": [
-                {"name": run.name, "submitted_date": run.submitted}
-                for run in sorted(still_open.values(), key=lambda r: (r.submitted, r.name))
-            ],
-        }
-
-
-def ranges_by_job(runs: Iterable[PatchRun], jobs: set[str]) -> dict[str, list[tuple[int, int]]]:
-    """Each job's plan-time ranges to read again, half-open ``[start_date, end_date + 1)``; job
-    names not read by this sync (another shard, not configured, not a job) are ignored."""
-    found: dict[str, list[tuple[int, int]]] = {}
-    for run in runs:
-        for job in set(run.jobs) & jobs:
-            found.setdefault(job, []).append((run.start, run.end + 1))
-    return found
