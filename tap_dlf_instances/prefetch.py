@@ -177,3 +177,48 @@ class OrderedPrefetcher(Generic[Unit, Item]):
                 return
             if isinstance(message, _Batch) and message.budgeted:
                 self._budget.release()
+
+
+class UnitsByJob(Generic[Unit, Item]):
+    """The units of many jobs from one run-wide ``OrderedPrefetcher``, handed out job by job.
+
+    The SDK asks for the instances of one partition (a job) at a time, in the order of its
+    partitions; the prefetcher fetches ahead across jobs in that same order. ``units_of(job)``
+    yields the job's units from the shared prefetcher, passing over those of jobs the SDK
+    skipped; a job asked for again, or out of that order, is fetched on its own.
+    """
+
+    def __init__(
+        self,
+        plan: dict[str, list[Unit]],
+        job_of: Callable[[Unit], str],
+        prefetcher: Callable[[list[Unit]], OrderedPrefetcher[Unit, Item]],
+    ) -> None:
+        self._plan = plan
+        self._job_of = job_of
+        self._prefetcher = prefetcher
+        self._positions = {job: index for index, job in enumerate(plan)}
+        self._shared: Iterator[tuple[Unit, Iterator[Item]]] = iter(
+            prefetcher([unit for units in plan.values() for unit in units])
+        )
+        self._pending: tuple[Unit, Iterator[Item]] | None = None
+        self._reached: set[str] = set()  # jobs whose turn in the shared prefetcher has come
+
+    def units_of(self, job: str, units: Callable[[], list[Unit]]) -> Iterator[tuple[Unit, Iterator[Item]]]:
+        """The job's units with their batches; ``units()`` plans them when the job is fetched
+        on its own."""
+        if job not in self._plan or job in self._reached:
+            yield from self._prefetcher(units())
+            return
+        self._reached.add(job)
+        position = self._positions[job]
+        while True:
+            if self._pending is None:
+                self._pending = next(self._shared, None)
+            if self._pending is None or self._positions[self._job_of(self._pending[0])] > position:
+                return
+            unit_and_batches, self._pending = self._pending, None
+            self._reached.add(self._job_of(unit_and_batches[0]))
+            if self._job_of(unit_and_batches[0]) == job:
+                yield unit_and_batches
+            # else: units of a job the SDK skipped, passed over (fetched alone if asked later)

@@ -29,7 +29,7 @@ from tap_dlf_instances.errors import ApiError
 from tap_dlf_instances.paging import OffsetPaginator
 from tap_dlf_instances.patch_catch_up import STATE_KEY as PATCH_STATE_KEY
 from tap_dlf_instances.patch_catch_up import PatchCatchUp, plan_catch_up, ranges_to_read
-from tap_dlf_instances.prefetch import OrderedPrefetcher
+from tap_dlf_instances.prefetch import OrderedPrefetcher, UnitsByJob
 from tap_dlf_instances.records import InstanceShaper, RecentInstanceIds
 from tap_dlf_instances.schemas import INSTANCE_SCHEMA
 from tap_dlf_instances.state_cadence import StateCadence
@@ -93,12 +93,8 @@ class InstancesStream(DLFStream):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._plan: dict[str, list[Window]] | None = None
-        self._shared_units: Iterator[tuple[WindowOfJob, Iterator[list[dict[str, Any]]]]] | None = None
-        self._pending: tuple[WindowOfJob, Iterator[list[dict[str, Any]]]] | None = None
+        self._units: UnitsByJob[WindowOfJob, list[dict[str, Any]]] | None = None
         self._missing_jobs: set[str] = set()
-        self._reached: set[str] = set()  # jobs whose turn in the shared prefetcher has come
-        self._positions: dict[str, int] = {}
         self._summary = RunSummary()
         self._mismatched: set[WindowOfJob] = set()
         self._mismatched_lock = threading.Lock()
@@ -106,6 +102,7 @@ class InstancesStream(DLFStream):
         self._start_bookmarks: dict[str, Bookmark] = {}  # each job's bookmark as this sync began
         self._patch_ranges: dict[str, list[tuple[int, int]]] | None = None
         self._patch_state: dict[str, Any] | None = None  # written once every job is done
+        self._jobs_done: set[str] = set()
 
     @property
     def partitions(self) -> list[dict[str, Any]]:
@@ -230,7 +227,7 @@ class InstancesStream(DLFStream):
 
     def patch_ranges(self) -> dict[str, list[tuple[int, int]]]:
         """Each job's plan-time ranges that PatchData runs re-ran since the last sync (see
-        patch_data.py), read once per sync; the record of them to write when the sync ends."""
+        patch_catch_up.py), read once per sync; the record of them to write when the sync ends."""
         if self._patch_ranges is not None:
             return self._patch_ranges
         catch_up, problem = PatchCatchUp.from_state(self.stream_state.get(PATCH_STATE_KEY))
@@ -283,39 +280,17 @@ class InstancesStream(DLFStream):
             since = min(since, patch_stream.start_ms(None))
         return since
 
-    def _finalize_state(self, state: dict[Any, Any] | None = None) -> None:
-        """Once every job is done (the SDK finalizes the whole stream's state only then), the
-        PatchData runs of this sync count as caught up: a run that stops before leaves them to
-        the next sync."""
-        if (state is None or state is self.stream_state) and self._patch_state is not None:
-            self.stream_state[PATCH_STATE_KEY] = self._patch_state
-        super()._finalize_state(state)
-
     def _units_of(self, job_name: str) -> Iterator[tuple[WindowOfJob, Iterator[list[dict[str, Any]]]]]:
-        """The units of one job with their rows: from the run-wide prefetcher, which follows the
-        order of ``partitions`` as the SDK does; a job asked for again, or out of that order, is
-        fetched on its own."""
-        if self._plan is None:
-            self._plan = {p["job_name"]: self._windows_of(p["job_name"]) for p in self.partitions}
-            units = [WindowOfJob(job, w) for job, windows in self._plan.items() for w in windows]
-            self._shared_units = iter(self._prefetcher(units))
-            self._positions = {job: index for index, job in enumerate(self._plan)}
-        if job_name in self._plan and job_name not in self._reached:
-            self._reached.add(job_name)
-            position = self._positions[job_name]
-            while self._shared_units is not None:
-                if self._pending is None:
-                    self._pending = next(self._shared_units, None)
-                if self._pending is None or self._positions[self._pending[0].job_name] > position:
-                    return
-                unit_and_rows, self._pending = self._pending, None
-                self._reached.add(unit_and_rows[0].job_name)
-                if unit_and_rows[0].job_name == job_name:
-                    yield unit_and_rows
-                # else: units of a job the SDK skipped, passed over (fetched alone if asked later)
-        else:
-            windows = self._windows_of(job_name)
-            yield from self._prefetcher([WindowOfJob(job_name, w) for w in windows])
+        """The units of one job with their rows, from the run-wide prefetcher (prefetch.py)."""
+        if self._units is None:
+            plan = {
+                p["job_name"]: [WindowOfJob(p["job_name"], w) for w in self._windows_of(p["job_name"])]
+                for p in self.partitions
+            }
+            self._units = UnitsByJob(plan, lambda unit: unit.job_name, self._prefetcher)
+        return self._units.units_of(
+            job_name, lambda: [WindowOfJob(job_name, w) for w in self._windows_of(job_name)]
+        )
 
     def _prefetcher(self, units: list[WindowOfJob]) -> OrderedPrefetcher[WindowOfJob, list[dict[str, Any]]]:
         self._run.prepare_for_threads()
@@ -371,6 +346,11 @@ class InstancesStream(DLFStream):
             for child in self._selected_children:
                 child.job_done(context["job_name"])
                 self.state_manager.is_flushed = False  # the children's state is in the STATE
+            self._jobs_done.add(context["job_name"])
+            if self._patch_state is not None and self._jobs_done.issuperset(self._run.instance_job_names):
+                # Every job is done: the PatchData runs of this sync count as caught up, in the
+                # sync's last STATE. A sync that stops before leaves them to the next one.
+                self.stream_state[PATCH_STATE_KEY] = self._patch_state
         except Exception:
             # The windows completed before the failure keep their bookmarks: their STATE goes
             # out now rather than at the next tick that will not come.
