@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING, Any
 import requests
 from singer_sdk import typing as th
 
-from tap_dlf_instances.bookmarks import Bookmark, pulled_back, read_start
-from tap_dlf_instances.client import DLFStream, page_of
+from tap_dlf_instances.bookmarks import Bookmark
+from tap_dlf_instances.client import page_of
 from tap_dlf_instances.job_selection import configured_job_names, in_this_shard
 from tap_dlf_instances.paging import OffsetPaginator, OffsetReading
 from tap_dlf_instances.records import _CONVERTERS, _MISSING, DEFAULT_WORKSPACE, _json_type
 from tap_dlf_instances.schemas import SOURCE_PROPERTIES
-from tap_dlf_instances.state_cadence import StateCadence
-from tap_dlf_instances.windows import Window, format_ms, plan_windows, to_ms, window_width_ms
+from tap_dlf_instances.windowed_stream import WindowedStream
+from tap_dlf_instances.windows import Window, to_ms
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -146,7 +146,7 @@ class AlarmPaginator(OffsetPaginator):
         return alarm_key(row)
 
 
-class AlarmsStream(DLFStream):
+class AlarmsStream(WindowedStream):
     """Alarm notifications, incremental on ``alarm_time`` (see the module docstring)."""
 
     name = "alarms"
@@ -161,7 +161,6 @@ class AlarmsStream(DLFStream):
         super().__init__(tap, run=run)
         self._window: Window | None = None  # the window being read (the paginator names it)
         self._window_fell_short = False
-        self._state_cadence = StateCadence()
 
     @functools.cached_property
     def _offset_reading(self) -> OffsetReading:
@@ -198,12 +197,7 @@ class AlarmsStream(DLFStream):
 
     # Windows and the bookmark
 
-    @property
-    def _sync_started_ms(self) -> int:
-        return to_ms(self._run.sync_started_at)
-
     def _windows(self, state: Mapping[str, Any]) -> list[Window]:
-        settings = self.settings
         stored = Bookmark.from_state(state)
         raw = state.get("replication_key_value")
         if raw is not None and stored.watermark is None:
@@ -213,34 +207,15 @@ class AlarmsStream(DLFStream):
                 json.dumps(raw, default=str)[:40],
                 level=logging.WARNING,
             )
-        bookmark = pulled_back(Bookmark(watermark=stored.watermark), sync_started_ms=self._sync_started_ms)
-        if bookmark.watermark != stored.watermark:
-            self.log(
-                "The alarms bookmark (%s) is past the moment this sync started (%s); %s.",
-                format_ms(stored.watermark or 0),
-                format_ms(self._sync_started_ms),
-                "pulled back to it (a clock difference)"
-                if bookmark.watermark is not None
-                else "it says nothing about what was read, so alarms are read again from `start_date`",
-                level=logging.WARNING,
-            )
-        start = read_start(
-            bookmark,
-            start_date_ms=to_ms(settings.start_date),
-            lookback_ms=int(settings.lookback.total_seconds() * 1000),
+        _bookmark, start = self.read_start(
+            Bookmark(watermark=stored.watermark), whose="The alarms bookmark", read_again="alarms are read"
         )
         # Alarms sent after the sync started may not exist yet: never read (nor bookmark) past it.
-        end = min(to_ms(settings.end_date or self._run.sync_started_at), self._sync_started_ms)
-        return list(plan_windows(start, end, window_width_ms(settings.window_days)))
+        end = min(to_ms(self.settings.end_date or self._run.sync_started_at), self.sync_started_ms)
+        return self.windows_from([(start, end)])
 
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        state = self.get_context_state(context)
-        try:
-            yield from self._emit(state)
-        except Exception:
-            # The windows completed before the failure keep their bookmark (as for instances).
-            self._write_state_message()
-            raise
+    def read_windows(self, context: Context | None) -> Iterator[dict[str, Any]]:
+        return self._emit(self.get_context_state(context))
 
     def _emit(self, state: dict[str, Any]) -> Iterator[dict[str, Any]]:
         shaper = AlarmShaper(project_id=self.settings.project_id, workspace=self.settings.workspace)
@@ -248,7 +223,7 @@ class AlarmsStream(DLFStream):
         wanted = self._wanted_jobs()
         # The first window's STATE waits its second too: a stream of a few windows then adds
         # one message, the SDK's at its end, to the run's one a second.
-        self._state_cadence.due()
+        self.state_cadence.due()
         moving = True
         emitted = left_out = 0
         for window in self._windows(state):
@@ -272,12 +247,8 @@ class AlarmsStream(DLFStream):
                 moving = False
             if moving:
                 state["replication_key"] = REPLICATION_KEY
-                state["replication_key_value"] = min(window.end, self._sync_started_ms)
-                # The message at most about once a second, as for instances (state_cadence.py);
-                # the SDK writes the last one when the stream ends.
-                self.state_manager.is_flushed = False
-                if self._state_cadence.due():
-                    self._write_state_message()
+                state["replication_key_value"] = min(window.end, self.sync_started_ms)
+                self.window_closed()
         self.log(
             "Alarms: %d emitted%s%s.",
             emitted,
@@ -302,9 +273,3 @@ class AlarmsStream(DLFStream):
 
     def _window_short(self) -> None:
         self._window_fell_short = True
-
-    def _increment_stream_state(
-        self, latest_record: dict[str, Any], *, context: Context | None = None
-    ) -> None:
-        """The bookmark moves per completed window (``_emit``), not per record: rows come newest
-        first, so the largest alarm time seen says nothing about what is complete."""

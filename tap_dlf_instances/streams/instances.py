@@ -21,10 +21,8 @@ from tap_dlf_instances.bookmarks import (
     after_window,
     is_open,
     open_since_for,
-    pulled_back,
-    read_start,
 )
-from tap_dlf_instances.client import DLFStream, JobNotFoundError, page_of, path_segment
+from tap_dlf_instances.client import JobNotFoundError, page_of, path_segment
 from tap_dlf_instances.errors import ApiError
 from tap_dlf_instances.paging import OffsetPaginator
 from tap_dlf_instances.patch_catch_up import STATE_KEY as PATCH_STATE_KEY
@@ -32,12 +30,12 @@ from tap_dlf_instances.patch_catch_up import PatchCatchUp, plan_catch_up, ranges
 from tap_dlf_instances.prefetch import OrderedPrefetcher, UnitsByJob
 from tap_dlf_instances.records import InstanceShaper, RecentInstanceIds
 from tap_dlf_instances.schemas import INSTANCE_SCHEMA
-from tap_dlf_instances.state_cadence import StateCadence
 from tap_dlf_instances.state_index import IndexedStateManager
 from tap_dlf_instances.streams.patch_data import PatchDataStream
 from tap_dlf_instances.summary import RunSummary
 from tap_dlf_instances.window_fetch import read_window
-from tap_dlf_instances.windows import Window, format_ms, plan_windows, to_ms, window_width_ms
+from tap_dlf_instances.windowed_stream import WindowedStream
+from tap_dlf_instances.windows import Window, to_ms
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -71,7 +69,7 @@ class InstanceChild(Protocol):
     def log_summary(self) -> None: ...
 
 
-class InstancesStream(DLFStream):
+class InstancesStream(WindowedStream):
     """Job instances, read window by window per job, with a bookmark per job.
 
     See ``bookmarks`` for the rule that decides what each sync re-reads.
@@ -87,9 +85,6 @@ class InstancesStream(DLFStream):
     # Records get their schema types in `InstanceShaper` (see records.py), so the SDK's generic
     # conformance, half of a backfill's time, is not needed.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-    # Bookmarks move per window and `get_records` paces the STATE messages (state_cadence.py);
-    # the SDK's extra STATE every N records would only add messages that claim nothing new.
-    STATE_MSG_FREQUENCY = 1 << 62
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,7 +93,6 @@ class InstancesStream(DLFStream):
         self._summary = RunSummary()
         self._mismatched: set[WindowOfJob] = set()
         self._mismatched_lock = threading.Lock()
-        self._state_cadence = StateCadence()
         self._start_bookmarks: dict[str, Bookmark] = {}  # each job's bookmark as this sync began
         self._patch_ranges: dict[str, list[tuple[int, int]]] | None = None
         self._patch_state: dict[str, Any] | None = None  # written once every job is done
@@ -199,31 +193,17 @@ class InstancesStream(DLFStream):
     # Planning
 
     def _windows_of(self, job_name: str) -> list[Window]:
-        settings = self.settings
         stored = Bookmark.from_state(self.get_context_state({"job_name": job_name}))
-        bookmark = pulled_back(stored, sync_started_ms=self._sync_started_ms)
-        if bookmark.watermark != stored.watermark:
-            self.log(
-                "The bookmark of job %r (%s) is past the moment this sync started (%s); %s.",
-                job_name,
-                format_ms(stored.watermark or 0),
-                format_ms(self._sync_started_ms),
-                "pulled back to it (a clock difference)"
-                if bookmark.watermark is not None
-                else "it says nothing about what was read, so the job is read again from `start_date`",
-                level=logging.WARNING,
-            )
-        self._start_bookmarks[job_name] = bookmark
-        start = read_start(
-            bookmark,
-            start_date_ms=to_ms(settings.start_date),
-            lookback_ms=int(settings.lookback.total_seconds() * 1000),
+        bookmark, start = self.read_start(
+            stored, whose=f"The bookmark of job {job_name!r}", read_again="the job is read"
         )
+        self._start_bookmarks[job_name] = bookmark
+        settings = self.settings
         end = to_ms(settings.end_date or self._run.sync_started_at)
         floor = to_ms(settings.start_date) if "start_date" in self.config else None
-        ranges = ranges_to_read((start, end), self.patch_ranges().get(job_name, []), floor=floor)
-        width = window_width_ms(settings.window_days)
-        return [window for a, b in ranges for window in plan_windows(a, b, width)]
+        return self.windows_from(
+            ranges_to_read((start, end), self.patch_ranges().get(job_name, []), floor=floor)
+        )
 
     def patch_ranges(self) -> dict[str, list[tuple[int, int]]]:
         """Each job's plan-time ranges that PatchData runs re-ran since the last sync (see
@@ -260,7 +240,7 @@ class InstancesStream(DLFStream):
             )
             self._patch_ranges = {}
             return self._patch_ranges
-        plan = plan_catch_up(catch_up, rows, jobs=jobs, sync_started_ms=self._sync_started_ms)
+        plan = plan_catch_up(catch_up, rows, jobs=jobs, sync_started_ms=self.sync_started_ms)
         self._patch_state = plan.next_state
         self._patch_ranges = plan.ranges
         if self._patch_ranges:
@@ -302,10 +282,6 @@ class InstancesStream(DLFStream):
 
     # Emitting
 
-    @property
-    def _sync_started_ms(self) -> int:
-        return to_ms(self._run.sync_started_at)
-
     def _sync_records(
         self, context: Context | None = None, *, write_messages: bool = True
     ) -> Generator[dict[str, Any], Any, Any]:
@@ -336,26 +312,20 @@ class InstancesStream(DLFStream):
         for child in self._selected_children:
             yield from child.contexts_for(record)
 
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def read_windows(self, context: Context | None) -> Iterator[dict[str, Any]]:
         if context is None:
             # The SDK asks once without a context when there are no partitions, i.e. no jobs.
             self.log("No jobs to read instances of (none listed, configured or in this shard).")
             return
-        try:
-            yield from self._emit_job(context)
-            for child in self._selected_children:
-                child.job_done(context["job_name"])
-                self.state_manager.is_flushed = False  # the children's state is in the STATE
-            self._jobs_done.add(context["job_name"])
-            if self._patch_state is not None and self._jobs_done.issuperset(self._run.instance_job_names):
-                # Every job is done: the PatchData runs of this sync count as caught up, in the
-                # sync's last STATE. A sync that stops before leaves them to the next one.
-                self.stream_state[PATCH_STATE_KEY] = self._patch_state
-        except Exception:
-            # The windows completed before the failure keep their bookmarks: their STATE goes
-            # out now rather than at the next tick that will not come.
-            self._write_state_message()
-            raise
+        yield from self._emit_job(context)
+        for child in self._selected_children:
+            child.job_done(context["job_name"])
+            self.state_manager.is_flushed = False  # the children's state is in the STATE
+        self._jobs_done.add(context["job_name"])
+        if self._patch_state is not None and self._jobs_done.issuperset(self._run.instance_job_names):
+            # Every job is done: the PatchData runs of this sync count as caught up, in the
+            # sync's last STATE. A sync that stops before leaves them to the next one.
+            self.stream_state[PATCH_STATE_KEY] = self._patch_state
 
     def _emit_job(self, context: Context) -> Iterator[dict[str, Any]]:
         job_name = context["job_name"]
@@ -402,18 +372,13 @@ class InstancesStream(DLFStream):
             after_window(
                 unit.window,
                 open_since,
-                sync_started_ms=self._sync_started_ms,
+                sync_started_ms=self.sync_started_ms,
                 previous=self._start_bookmarks.get(job_name),
                 newest=newest,
             ).write_to(state)
             self._summary.add(windows=1, instances=emitted, rows_dropped=shaper.dropped)
             shaper.dropped = 0
-            # The STATE message that says so goes out at most about once a second
-            # (state_cadence.py), always after the records it covers; the SDK writes the last one
-            # at the end.
-            self.state_manager.is_flushed = False
-            if self._state_cadence.due():
-                self._write_state_message()
+            self.window_closed()
         self._summary.add(jobs_read=1)
 
     @functools.cached_property
@@ -437,10 +402,3 @@ class InstancesStream(DLFStream):
                     version=self._stream_version,
                     time_extracted=datetime.now(UTC),
                 )
-
-    def _increment_stream_state(
-        self, latest_record: dict[str, Any], *, context: Context | None = None
-    ) -> None:
-        """Bookmarks move per completed window (``get_records``), not per record: rows come
-        newest first within a window, so the largest plan time seen says nothing about what
-        is complete."""
