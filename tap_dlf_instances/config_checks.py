@@ -13,7 +13,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_dlf_instances import scrubbing
 from tap_dlf_instances.errors import ConfigError
-from tap_dlf_instances.settings import NUMBER_SETTINGS, WHOLE_NUMBER_SETTINGS, range_sentence
+from tap_dlf_instances.setting_readers import NUMBER_SETTINGS, WHOLE_NUMBER_SETTINGS, range_sentence
 
 
 def refuse_batch_config(config: Mapping[str, Any]) -> None:

@@ -10,13 +10,13 @@ from typing import Any, cast
 
 from singer_sdk import typing as th
 
-from tap_dlf_instances.settings import (
+from tap_dlf_instances.setting_readers import (
     INSTANCE_NODES_DAYS,
-    INSTANCE_STATUSES,
     NUMBER_SETTINGS,
     TEXT_DEFAULTS,
     WHOLE_NUMBER_SETTINGS,
 )
+from tap_dlf_instances.settings import INSTANCE_STATUSES
 
 
 def _bounded(name: str, description: str) -> th.Property[Any]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from tap_dlf_instances.auth.credentials import (
@@ -21,6 +19,18 @@ from tap_dlf_instances.auth.credentials import (
 from tap_dlf_instances.errors import ConfigError
 from tap_dlf_instances.paging import OffsetMode
 from tap_dlf_instances.regions import DLF_V1_URLS, REGIONS, RegionEndpoints
+from tap_dlf_instances.setting_readers import (
+    INSTANCE_NODES_DAYS,
+    choice,
+    date_time,
+    integer,
+    number,
+    optional_text,
+    present,
+    required_text,
+    text_list,
+    url,
+)
 
 DEFAULT_HISTORY_DAYS = 30
 INSTANCE_STATUSES = (
@@ -43,34 +53,6 @@ AUTH_METHODS: dict[str, tuple[str, ...]] = {
 }
 #: Settings that belong to an auth method without being enough to choose it.
 AUTH_EXTRAS = {"security_token": "AK/SK signing"}
-
-N = TypeVar("N", int, float)
-
-
-class Bounds(NamedTuple, Generic[N]):
-    """A number setting's default and inclusive range: enforced here, shown by the config schema
-    (tap.py builds its defaults, minimum and maximum from these tables)."""
-
-    default: N
-    low: N
-    high: N
-
-
-WHOLE_NUMBER_SETTINGS: dict[str, Bounds[int]] = {
-    "page_size": Bounds(1000, 1, 1000),
-    "max_workers": Bounds(4, 1, 64),
-    "max_retries": Bounds(8, 0, 100),
-    "shard_index": Bounds(0, 0, 9_999),  # below shard_count, at most 10 000
-    "shard_count": Bounds(1, 1, 10_000),
-}
-NUMBER_SETTINGS: dict[str, Bounds[float]] = {
-    "lookback_window_hours": Bounds(24, 0, 24 * 366),
-    "window_days": Bounds(30, 0.01, 30),
-    "max_requests_per_second": Bounds(10, 0.1, 1000),
-    "request_timeout": Bounds(60, 1, 3600),
-}
-#: The other settings with a default (a string the schema can show).
-TEXT_DEFAULTS = {"offset_mode": OffsetMode.AUTO.value}
 
 
 @dataclass(frozen=True)
@@ -143,10 +125,10 @@ class Settings:
 def parse_settings(config: Mapping[str, Any], *, now: datetime | None = None) -> Settings:
     """Check ``config`` and return the settings; raise ``ConfigError`` naming the bad setting."""
     now = now or datetime.now(UTC)
-    project_id = _required_text(config, "project_id")
-    region = _optional_text(config, "region")
-    api_url = _url(config, "api_url")
-    iam_url = _url(config, "iam_url")
+    project_id = required_text(config, "project_id")
+    region = optional_text(config, "region")
+    api_url = url(config, "api_url")
+    iam_url = url(config, "iam_url")
     endpoints = _region(region) if region is not None and not (api_url and iam_url) else None
     if api_url is None:
         if endpoints is None:
@@ -165,17 +147,17 @@ def parse_settings(config: Mapping[str, Any], *, now: datetime | None = None) ->
             else "set `region` (e.g. cn-north-4) or `iam_url`"
         )
         raise ConfigError(f"IAM password login needs the IAM endpoint: {where}.")
-    start_date = _datetime(config, "start_date") or (
+    start_date = date_time(config, "start_date") or (
         now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=DEFAULT_HISTORY_DAYS)
     )
-    end_date = _datetime(config, "end_date")
+    end_date = date_time(config, "end_date")
     if end_date is not None and end_date <= start_date:
         raise ConfigError(
             f"Setting `end_date` ({end_date.isoformat()}) must be later than `start_date` "
             f"({start_date.isoformat()})."
         )
-    shard_count = _integer(config, "shard_count")
-    shard_index = _integer(config, "shard_index")
+    shard_count = integer(config, "shard_count")
+    shard_index = integer(config, "shard_index")
     if shard_index >= shard_count:
         raise ConfigError(
             f"Setting `shard_index` must be between 0 and `shard_count` - 1 ({shard_count - 1}), "
@@ -185,31 +167,27 @@ def parse_settings(config: Mapping[str, Any], *, now: datetime | None = None) ->
         project_id=project_id,
         api_url=api_url.rstrip("/"),
         iam_url=iam_url.rstrip("/"),
-        workspace=_optional_text(config, "workspace"),
+        workspace=optional_text(config, "workspace"),
         job_names=_job_names(config),
         realtime_job_nodes=_realtime_job_nodes(config),
         start_date=start_date,
         end_date=end_date,
         credentials=credentials,
-        lookback=timedelta(hours=_number(config, "lookback_window_hours")),
-        page_size=_integer(config, "page_size"),
-        window_days=_number(config, "window_days"),
-        offset_mode=_choice(config, "offset_mode", OffsetMode),
+        lookback=timedelta(hours=number(config, "lookback_window_hours")),
+        page_size=integer(config, "page_size"),
+        window_days=number(config, "window_days"),
+        offset_mode=choice(config, "offset_mode", OffsetMode),
         filters=_filters(config),
-        max_requests_per_second=_number(config, "max_requests_per_second"),
-        max_workers=_integer(config, "max_workers"),
-        request_timeout=_number(config, "request_timeout"),
-        max_retries=_integer(config, "max_retries"),
+        max_requests_per_second=number(config, "max_requests_per_second"),
+        max_workers=integer(config, "max_workers"),
+        request_timeout=number(config, "request_timeout"),
+        max_retries=integer(config, "max_retries"),
         shard_index=shard_index,
         shard_count=shard_count,
         ca_bundle=_ca_bundle(config),
         v1_api_url=v1_api_url.rstrip("/") if v1_api_url else None,
         instance_nodes_age=_instance_nodes_age(config),
     )
-
-
-#: `instance_nodes_days`: optional (no bound by default), so not in NUMBER_SETTINGS.
-INSTANCE_NODES_DAYS = Bounds(0.0, 0.01, 3660.0)
 
 
 def _instance_nodes_age(config: Mapping[str, Any]) -> timedelta | None:
@@ -232,59 +210,13 @@ def _instance_nodes_age(config: Mapping[str, Any]) -> timedelta | None:
 def _v1_api_url(config: Mapping[str, Any], region: str | None) -> str | None:
     """The DLF V1 base URL: set, else `api_url` when that is set (a private endpoint or the
     simulator serves both), else the region's ``dayu-dlf`` endpoint, if the SDK lists one."""
-    explicit = _url(config, "v1_api_url")
+    explicit = url(config, "v1_api_url")
     if explicit is not None:
         return explicit
-    api_url = _url(config, "api_url")
+    api_url = url(config, "api_url")
     if api_url is not None:
         return api_url
     return DLF_V1_URLS.get(region.lower()) if region else None
-
-
-def _present(config: Mapping[str, Any], name: str) -> bool:
-    value = config.get(name)
-    return value is not None and value != ""
-
-
-def _required_text(config: Mapping[str, Any], name: str) -> str:
-    value = _optional_text(config, name)
-    if value is None:
-        raise ConfigError(f"Setting `{name}` is required.")
-    return value
-
-
-def _optional_text(config: Mapping[str, Any], name: str) -> str | None:
-    value = config.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"Setting `{name}` must be a non-empty string.")
-    return value.strip()
-
-
-def _url(config: Mapping[str, Any], name: str) -> str | None:
-    value = _optional_text(config, name)
-    if value is None:
-        return None
-    try:
-        parts = urlsplit(value)
-        _ = parts.port  # raises on a port that is not a number
-    except ValueError:
-        parts = urlsplit("")
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ConfigError(f"Setting `{name}` must be an http(s) URL such as https://host, got {value!r}.")
-    if parts.query or parts.fragment or value.rstrip().endswith(("?", "#")):
-        # The tap appends paths and its own query; a query or fragment here would be lost or
-        # would change what is signed.
-        raise ConfigError(
-            f"Setting `{name}` must be a base URL without a query (?...) or fragment (#...), got {value!r}."
-        )
-    if any(ch.isspace() or not ch.isprintable() for ch in value):
-        # requests would refuse it later with an InvalidURL traceback, or send it on.
-        raise ConfigError(
-            f"Setting `{name}` must be a URL without spaces or control characters, got {value!r}."
-        )
-    return value
 
 
 def _region(region: str) -> RegionEndpoints:
@@ -299,7 +231,7 @@ def _region(region: str) -> RegionEndpoints:
 
 
 def _ca_bundle(config: Mapping[str, Any]) -> str | None:
-    path = _optional_text(config, "ca_bundle")
+    path = optional_text(config, "ca_bundle")
     if path is not None and not Path(path).is_file():
         raise ConfigError(
             f"Setting `ca_bundle` must be the path of a PEM file of CA certificates; {path!r} is not a file."
@@ -318,7 +250,7 @@ def _is_loopback(host: str) -> bool:
 
 def _credentials(config: Mapping[str, Any]) -> Credentials:
     chosen = [
-        method for method, names in AUTH_METHODS.items() if any(_present(config, name) for name in names)
+        method for method, names in AUTH_METHODS.items() if any(present(config, name) for name in names)
     ]
     if not chosen:
         raise ConfigError(
@@ -332,114 +264,32 @@ def _credentials(config: Mapping[str, Any]) -> Credentials:
             "are both present: remove all but one."
         )
     method = chosen[0]
-    missing = [name for name in AUTH_METHODS[method] if not _present(config, name)]
+    missing = [name for name in AUTH_METHODS[method] if not present(config, name)]
     if missing:
         raise ConfigError(
             f"{method} needs {', '.join(f'`{n}`' for n in AUTH_METHODS[method])}; "
             f"missing: {', '.join(f'`{n}`' for n in missing)}."
         )
     for extra, owner in AUTH_EXTRAS.items():
-        if _present(config, extra) and method != owner:
+        if present(config, extra) and method != owner:
             raise ConfigError(f"Setting `{extra}` only goes with {owner}; remove it or use {owner}.")
     if method == "AK/SK signing":
         return AkSkCredentials(
-            access_key_id=_required_text(config, "access_key_id"),
-            secret_access_key=_required_text(config, "secret_access_key"),
-            security_token=_optional_text(config, "security_token"),
+            access_key_id=required_text(config, "access_key_id"),
+            secret_access_key=required_text(config, "secret_access_key"),
+            security_token=optional_text(config, "security_token"),
         )
     if method == "a ready IAM token":
-        return TokenCredentials(token=_required_text(config, "auth_token"))
+        return TokenCredentials(token=required_text(config, "auth_token"))
     return IamPasswordCredentials(
-        username=_required_text(config, "iam_username"),
-        password=_required_text(config, "iam_password"),
-        domain_name=_required_text(config, "iam_domain_name"),
+        username=required_text(config, "iam_username"),
+        password=required_text(config, "iam_password"),
+        domain_name=required_text(config, "iam_domain_name"),
     )
 
 
-def _datetime(config: Mapping[str, Any], name: str) -> datetime | None:
-    value = config.get(name)
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        try:
-            parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            raise ConfigError(
-                f"Setting `{name}` must be an ISO 8601 date-time such as 2026-01-31T00:00:00Z, got {value!r}."
-            ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def range_sentence(name: str, value: Any) -> str:
-    """The sentence for a number setting out of its range (also used for the schema's own check)."""
-    # The SDK reads a config file's decimals as Decimal: show 0.05, not Decimal('0.05').
-    shown = str(value) if isinstance(value, Decimal) else repr(value)
-    if name in WHOLE_NUMBER_SETTINGS:
-        whole = WHOLE_NUMBER_SETTINGS[name]
-        return f"Setting `{name}` must be a whole number from {whole.low} to {whole.high}, got {shown}."
-    number = NUMBER_SETTINGS[name]
-    return f"Setting `{name}` must be a number from {number.low:g} to {number.high:g}, got {shown}."
-
-
-def _number(config: Mapping[str, Any], name: str) -> float:
-    bounds = NUMBER_SETTINGS[name]
-    value = config.get(name)
-    if value is None:
-        return bounds.default
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if isinstance(value, bool) or not bounds.low <= number <= bounds.high:
-        raise ConfigError(range_sentence(name, value))
-    return number
-
-
-def _integer(config: Mapping[str, Any], name: str) -> int:
-    bounds = WHOLE_NUMBER_SETTINGS[name]
-    value = config.get(name)
-    if value is None:
-        return bounds.default
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not bounds.low <= value <= bounds.high:
-        raise ConfigError(range_sentence(name, value))
-    return value
-
-
-def _choice(config: Mapping[str, Any], name: str, choices: type[OffsetMode]) -> OffsetMode:
-    value = config.get(name) or TEXT_DEFAULTS[name]
-    try:
-        return choices(value)
-    except ValueError:
-        allowed = ", ".join(choice.value for choice in choices)
-        raise ConfigError(f"Setting `{name}` must be one of {allowed}, got {value!r}.") from None
-
-
-def _text_list(config: Mapping[str, Any], name: str) -> tuple[str, ...] | None:
-    value = config.get(name)
-    if value is None:
-        return None
-    if isinstance(value, str):  # from environment variables: a JSON array, or names joined by commas
-        value = _json_or_csv(value)
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ConfigError(f"Setting `{name}` must be a list of non-empty names.")
-    return tuple(dict.fromkeys(v.strip() for v in value))
-
-
-def _json_or_csv(value: str) -> Any:
-    if value.lstrip().startswith("["):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None  # reported by the caller as not a list of names
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
 def _job_names(config: Mapping[str, Any]) -> tuple[str, ...] | None:
-    names = _text_list(config, "job_names")
+    names = text_list(config, "job_names")
     if names is not None and not names:
         raise ConfigError(
             "Setting `job_names` is an empty list: remove it to sync every job of the workspace, "
@@ -464,7 +314,7 @@ def _realtime_job_nodes(config: Mapping[str, Any]) -> Mapping[str, tuple[str, ..
 
 
 def _filters(config: Mapping[str, Any]) -> InstanceFilters:
-    status = _optional_text(config, "status")
+    status = optional_text(config, "status")
     if status is not None and status not in INSTANCE_STATUSES:
         raise ConfigError(f"Setting `status` must be one of {', '.join(INSTANCE_STATUSES)}, got {status!r}.")
     instance_type = config.get("instance_type")

@@ -12,12 +12,8 @@ import pytest
 
 from tap_dlf_instances.config_schema import CONFIG_SCHEMA
 from tap_dlf_instances.errors import ConfigError
-from tap_dlf_instances.settings import (
-    NUMBER_SETTINGS,
-    TEXT_DEFAULTS,
-    WHOLE_NUMBER_SETTINGS,
-    parse_settings,
-)
+from tap_dlf_instances.setting_readers import NUMBER_SETTINGS, TEXT_DEFAULTS, WHOLE_NUMBER_SETTINGS
+from tap_dlf_instances.settings import parse_settings
 from tap_dlf_instances.tap import TapDLFInstances
 
 MINIMAL = {"project_id": "p", "api_url": "http://127.0.0.1:9", "auth_token": "t", "job_names": ["daily"]}
