@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from collections.abc import Callable, Generator
@@ -17,11 +16,10 @@ from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 
 from tap_dlf_instances import scrubbing
-from tap_dlf_instances.auth.credentials import AkSkCredentials, Credentials, TokenCredentials
+from tap_dlf_instances.auth.credentials import credential_settings
 from tap_dlf_instances.errors import ApiError, AuthenticationError
-from tap_dlf_instances.pages import MalformedPageError, Page, read_page
+from tap_dlf_instances.responses import error_fields, page_of, parsed_body, path_of, replaced_fields
 from tap_dlf_instances.retry_after import MAX_RETRY_AFTER_SECONDS, retry_after
-from tap_dlf_instances.surrogates import may_hold_lone_surrogates, replace_lone_surrogates
 from tap_dlf_instances.transport import unretryable_reason
 
 if TYPE_CHECKING:
@@ -37,9 +35,6 @@ if TYPE_CHECKING:
 #: Huawei's advice when a 429 comes without ``Retry-After``: wait 2 to 5 seconds.
 THROTTLE_WAIT_SECONDS = (2.0, 5.0)
 MAX_BACKOFF_SECONDS = 60.0
-_BODY_ATTR = "_dlf_body"
-_PAGE_ATTR = "_dlf_page"
-_REPLACED_ATTR = "_dlf_surrogates_replaced"
 
 
 class JobNotFoundError(ApiError):
@@ -56,90 +51,6 @@ class ThrottledError(RetriableAPIError):
 
 class UnauthorizedRetryError(RetriableAPIError):
     """A 401 after which the authenticator obtained a new token: retry at once."""
-
-
-def parsed_body(response: requests.Response) -> dict[str, Any]:
-    """The response's JSON body, parsed once (in ``validate_response``) and kept on it, with
-    lone surrogates replaced (``surrogates``; the fields where they were: ``replaced_fields``)."""
-    body = getattr(response, _BODY_ATTR, None)
-    if body is None:
-        body = _parse_json_object(response)
-        if may_hold_lone_surrogates(response.content):
-            body, fields = replace_lone_surrogates(body)
-            setattr(response, _REPLACED_ATTR, fields)
-        setattr(response, _BODY_ATTR, body)
-    return body
-
-
-def replaced_fields(response: requests.Response) -> list[str]:
-    """The fields of the body's strings in which ``parsed_body`` replaced a lone surrogate."""
-    return list(getattr(response, _REPLACED_ATTR, ()))
-
-
-def page_of(response: requests.Response, rows_key: str) -> Page:
-    """The listing page in the response, read once (in ``validate_response``) and kept on it.
-
-    A 200 that is not a page (an ``error_code`` body, no rows list, rows that are not objects, a
-    ``total`` that is no count) is retried like a 5xx: read as "no rows" it would end a window
-    early and let the bookmark pass instances nobody read (see ``pages``).
-    """
-    page = getattr(response, _PAGE_ATTR, None)
-    if page is None:
-        try:
-            page = read_page(parsed_body(response), rows_key)
-        except MalformedPageError as exc:
-            msg = f"{response.request.method} {_path_of(response)} answered {response.status_code} with a body that {exc}"
-            raise RetriableAPIError(msg, response) from None
-        setattr(response, _PAGE_ATTR, page)
-    return page
-
-
-def _parse_json_object(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        kind = "HTML" if response.content.lstrip()[:1] == b"<" else "not a JSON object"
-        msg = (
-            f"{response.request.method} {_path_of(response)} answered {response.status_code} "
-            f"with a body that is {kind} ({len(response.content)} bytes; cut short or from a gateway)"
-        )
-        raise RetriableAPIError(msg, response)
-    return body
-
-
-def _path_of(response: requests.Response) -> str:
-    return response.request.path_url if response.request else response.url
-
-
-def error_fields(response: requests.Response) -> tuple[str | None, str]:
-    """The API's ``error_code`` and ``error_msg``, tolerating bodies of other shapes.
-
-    Scrubbed before it is cut short: a secret echoed by the server and cut in two would no
-    longer be recognised."""
-    scrub = scrubbing.scrub
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return None, scrub(response.text)[:200].strip() or response.reason
-    if not isinstance(body, dict):
-        return None, scrub(str(body))[:200]
-    code = body.get("error_code")
-    message = scrub(str(body.get("error_msg") or body.get("message") or body))[:500]
-    return (scrub(code) if isinstance(code, str) else code), message
-
-
-def credential_settings(credentials: Credentials) -> str:
-    """The settings a user should check when these credentials are refused."""
-    if isinstance(credentials, AkSkCredentials):
-        names = "`access_key_id`, `secret_access_key`" + (
-            " and `security_token` (temporary credentials expire)" if credentials.security_token else ""
-        )
-        return names
-    if isinstance(credentials, TokenCredentials):
-        return "`auth_token` (IAM tokens expire after 24 hours)"
-    return "`iam_username`, `iam_password`, `iam_domain_name`"
 
 
 class DLFStream(RESTStream[int]):
@@ -262,7 +173,7 @@ class DLFStream(RESTStream[int]):
         where = f" to {target.scheme}://{target.netloc}" if target.netloc else ""
         raise ApiError(
             f"The API at `api_url` ({self.settings.api_url}) answered {response.request.method} "
-            f"{_path_of(response)} with a redirect ({response.status_code}{where}). The DataArts "
+            f"{path_of(response)} with a redirect ({response.status_code}{where}). The DataArts "
             "Factory API never redirects, so the tap does not follow it: check `api_url` or `region`.",
             status=response.status_code,
         )
@@ -284,7 +195,7 @@ class DLFStream(RESTStream[int]):
 
     def _raise_client_error(self, response: requests.Response) -> None:
         code, message = error_fields(response)
-        where = f"{response.request.method} {_path_of(response)}"
+        where = f"{response.request.method} {path_of(response)}"
         if code == "DLF.0100":
             raise JobNotFoundError(f"{where}: {code} {message}", status=response.status_code, error_code=code)
         if code == "APIGW.0106":

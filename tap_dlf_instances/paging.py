@@ -21,7 +21,7 @@ import requests
 from singer_sdk.pagination import BaseAPIPaginator
 
 from tap_dlf_instances.errors import TapDLFError
-from tap_dlf_instances.pages import Page
+from tap_dlf_instances.responses import Page
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import requests
 
-from tap_dlf_instances.pages import Page
 from tap_dlf_instances.paging import (
     MAX_PAGES_WITHOUT_NEW_ROWS,
     OffsetMode,
@@ -19,6 +18,7 @@ from tap_dlf_instances.paging import (
     OffsetReading,
     PagingLoopError,
 )
+from tap_dlf_instances.responses import Page
 
 
 def pages_of(*pages: list[int], total: int | None) -> tuple[OffsetPaginator, list[requests.Response]]:

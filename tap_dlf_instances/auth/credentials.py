@@ -31,3 +31,15 @@ class TokenCredentials:
 
 
 Credentials = AkSkCredentials | IamPasswordCredentials | TokenCredentials
+
+
+def credential_settings(credentials: Credentials) -> str:
+    """The settings a user should check when these credentials are refused."""
+    if isinstance(credentials, AkSkCredentials):
+        names = "`access_key_id`, `secret_access_key`" + (
+            " and `security_token` (temporary credentials expire)" if credentials.security_token else ""
+        )
+        return names
+    if isinstance(credentials, TokenCredentials):
+        return "`auth_token` (IAM tokens expire after 24 hours)"
+    return "`iam_username`, `iam_password`, `iam_domain_name`"

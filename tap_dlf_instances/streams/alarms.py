@@ -28,10 +28,10 @@ import requests
 from singer_sdk import typing as th
 
 from tap_dlf_instances.bookmarks import Bookmark
-from tap_dlf_instances.client import page_of
 from tap_dlf_instances.job_selection import configured_job_names, in_this_shard
 from tap_dlf_instances.paging import OffsetPaginator, OffsetReading
 from tap_dlf_instances.records import _CONVERTERS, _MISSING, DEFAULT_WORKSPACE, _json_type
+from tap_dlf_instances.responses import page_of
 from tap_dlf_instances.schemas import SOURCE_PROPERTIES
 from tap_dlf_instances.windowed_stream import WindowedStream
 from tap_dlf_instances.windows import Window, to_ms

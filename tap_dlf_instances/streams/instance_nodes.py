@@ -33,9 +33,10 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_dlf_instances.bookmarks import is_open
-from tap_dlf_instances.client import JobNotFoundError, error_fields, parsed_body, path_segment
+from tap_dlf_instances.client import JobNotFoundError, path_segment
 from tap_dlf_instances.errors import ApiError
 from tap_dlf_instances.records import DEFAULT_WORKSPACE
+from tap_dlf_instances.responses import error_fields, parsed_body
 from tap_dlf_instances.schemas import SOURCE_PROPERTIES
 from tap_dlf_instances.streams.instances import InstancesStream
 from tap_dlf_instances.v1_client import DLFV1Stream, MalformedNodesError, node_rows

@@ -22,13 +22,14 @@ from tap_dlf_instances.bookmarks import (
     is_open,
     open_since_for,
 )
-from tap_dlf_instances.client import JobNotFoundError, page_of, path_segment
+from tap_dlf_instances.client import JobNotFoundError, path_segment
 from tap_dlf_instances.errors import ApiError
 from tap_dlf_instances.paging import OffsetPaginator
 from tap_dlf_instances.patch_catch_up import STATE_KEY as PATCH_STATE_KEY
 from tap_dlf_instances.patch_catch_up import PatchCatchUp, plan_catch_up, ranges_to_read
 from tap_dlf_instances.prefetch import OrderedPrefetcher, UnitsByJob
 from tap_dlf_instances.records import InstanceShaper, RecentInstanceIds
+from tap_dlf_instances.responses import page_of
 from tap_dlf_instances.schemas import INSTANCE_SCHEMA
 from tap_dlf_instances.state_index import IndexedStateManager
 from tap_dlf_instances.streams.patch_data import PatchDataStream
