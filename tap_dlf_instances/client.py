@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
     from singer_sdk.tap_base import Tap
 
-    from tap_dlf_instances.auth.authenticators import DLFAuth
+    from tap_dlf_instances.auth.base import DLFAuth
     from tap_dlf_instances.pacing import RequestPacer
     from tap_dlf_instances.run_context import RunContext
     from tap_dlf_instances.settings import Settings

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
-    from tap_dlf_instances.auth.authenticators import DLFAuth
+    from tap_dlf_instances.auth.base import DLFAuth
     from tap_dlf_instances.auth.gate import CredentialsGate
     from tap_dlf_instances.pacing import RequestPacer
     from tap_dlf_instances.page_pool import PagePool

@@ -16,7 +16,8 @@ from singer_sdk.exceptions import ConfigValidationError, MapExpressionError, Str
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
 from tap_dlf_instances import scrubbing
-from tap_dlf_instances.auth.authenticators import DLFAuth, build_authenticator
+from tap_dlf_instances.auth.authenticators import build_authenticator
+from tap_dlf_instances.auth.base import DLFAuth
 from tap_dlf_instances.auth.gate import CredentialsGate
 from tap_dlf_instances.config_checks import (
     check_stream_maps_shape,

@@ -1,18 +1,14 @@
 """Authentication against DataArts Factory: AK/SK signing, IAM password tokens, ready tokens."""
 
-from tap_dlf_instances.auth.authenticators import (
-    AkSkAuth,
-    DLFAuth,
-    IamTokenAuth,
-    StaticTokenAuth,
-    build_authenticator,
-)
+from tap_dlf_instances.auth.authenticators import AkSkAuth, StaticTokenAuth, build_authenticator
+from tap_dlf_instances.auth.base import DLFAuth
 from tap_dlf_instances.auth.credentials import (
     AkSkCredentials,
     Credentials,
     IamPasswordCredentials,
     TokenCredentials,
 )
+from tap_dlf_instances.auth.iam_token import IamTokenAuth
 
 __all__ = [
     "AkSkAuth",
