@@ -87,7 +87,7 @@ class OffsetPaginator(BaseAPIPaginator[int]):
         id_key: str,
     ) -> None:
         super().__init__(0)
-        self._page_size = page_size
+        self._rows_per_page = page_size
         self._reading = reading
         self._page_of = page_of
         self._id_key = id_key
@@ -107,7 +107,7 @@ class OffsetPaginator(BaseAPIPaginator[int]):
     @property
     def mode_for_next_request(self) -> OffsetMode:
         mode = self._reading.mode
-        if self._page_size == 1:
+        if self._rows_per_page == 1:
             return OffsetMode.ROW  # with one row a page, both readings are the same
         return mode
 
@@ -127,7 +127,7 @@ class OffsetPaginator(BaseAPIPaginator[int]):
         self._rows_seen = self._next_row(len(rows))
         if total is None:
             # No total to trust: keep going while pages come back full.
-            return len(rows) >= self._page_size
+            return len(rows) >= self._rows_per_page
         if self._rows_seen < total:
             return True
         self._check_complete(empty_page=False)
@@ -180,7 +180,7 @@ class OffsetPaginator(BaseAPIPaginator[int]):
         return self.where or "A listing"
 
     def _is_probe_answer(self) -> bool:
-        return self.current_value == 1 and self._page_size > 1 and self._reading.mode is OffsetMode.AUTO
+        return self.current_value == 1 and self._rows_per_page > 1 and self._reading.mode is OffsetMode.AUTO
 
     def _next_row(self, rows_on_page: int) -> int:
         """The index of the first row not yet asked for."""
@@ -188,7 +188,7 @@ class OffsetPaginator(BaseAPIPaginator[int]):
             return rows_on_page
         if self.mode_for_next_request is OffsetMode.ROW:
             return self.current_value + rows_on_page
-        return (self.current_value + 1) * self._page_size
+        return (self.current_value + 1) * self._rows_per_page
 
     # Pages fetched in parallel (window_fetch.py): once `total` and the reading are known, the
     # offsets still to ask for are known too.
@@ -211,11 +211,11 @@ class OffsetPaginator(BaseAPIPaginator[int]):
         if self._total is None or mode is OffsetMode.AUTO:
             return None
         if mode is OffsetMode.ROW:
-            return range(self._rows_seen, self._total, self._page_size)
-        first = math.ceil(self._rows_seen / self._page_size)
+            return range(self._rows_seen, self._total, self._rows_per_page)
+        first = math.ceil(self._rows_seen / self._rows_per_page)
         # A range, not a list: a lying `total` of billions costs nothing until pages are asked
         # for, and `note_rows` stops the paging when they bring nothing new.
-        return range(first, math.ceil(self._total / self._page_size))
+        return range(first, math.ceil(self._total / self._rows_per_page))
 
     def note_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         """Count the ids of a page fetched outside this paginator, for ``check_complete``, and
@@ -232,6 +232,6 @@ class OffsetPaginator(BaseAPIPaginator[int]):
         if mode is OffsetMode.ROW:
             return self._rows_seen
         if mode is OffsetMode.PAGE:
-            return math.ceil(self._rows_seen / self._page_size)
+            return math.ceil(self._rows_seen / self._rows_per_page)
         # Still unknown: `offset=1` is the probe (see the module docstring).
         return 1

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from singer_sdk.helpers._state import get_state_partitions_list
-from singer_sdk.streams._state import StreamStateManager
+from tap_dlf_instances.sdk_private import StreamStateManager, get_state_partitions_list
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context

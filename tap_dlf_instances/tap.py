@@ -47,8 +47,9 @@ from tap_dlf_instances.v1_client import JobDetailReader
 from tap_dlf_instances.writer import EncodedStateWriter, StateFlushingWriter
 
 if TYPE_CHECKING:
-    from singer_sdk.plugin_base import _ConfigInput
     from singer_sdk.streams import Stream
+
+    from tap_dlf_instances.sdk_private import _ConfigInput
 
 
 class TapDLFInstances(Tap):

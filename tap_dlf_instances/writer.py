@@ -23,8 +23,9 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder, serialize_jsonl
-from singer_sdk.helpers._state import StateWriter
 from singer_sdk.singerlib.encoding.simple import Message, RecordMessage, StateMessage
+
+from tap_dlf_instances.sdk_private import StateWriter
 
 if TYPE_CHECKING:
     from singer_sdk.helpers import types

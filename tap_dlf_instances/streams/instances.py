@@ -7,14 +7,11 @@ import logging
 import threading
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import requests
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.singerlib.encoding.simple import RecordMessage
-from singer_sdk.streams._state import StreamStateManager
 
 from tap_dlf_instances.bookmarks import (
     Bookmark,
@@ -31,7 +28,7 @@ from tap_dlf_instances.prefetch import OrderedPrefetcher, UnitsByJob
 from tap_dlf_instances.records import InstanceShaper, RecentInstanceIds
 from tap_dlf_instances.responses import page_of
 from tap_dlf_instances.schemas import INSTANCE_SCHEMA
-from tap_dlf_instances.state_index import IndexedStateManager
+from tap_dlf_instances.sdk_speedups import PerRecordSpeedups
 from tap_dlf_instances.streams.patch_data import PatchDataStream
 from tap_dlf_instances.summary import RunSummary
 from tap_dlf_instances.window_fetch import read_window
@@ -70,7 +67,7 @@ class InstanceChild(Protocol):
     def log_summary(self) -> None: ...
 
 
-class InstancesStream(WindowedStream):
+class InstancesStream(PerRecordSpeedups, WindowedStream):
     """Job instances, read window by window per job, with a bookmark per job.
 
     See ``bookmarks`` for the rule that decides what each sync re-reads.
@@ -102,20 +99,6 @@ class InstancesStream(WindowedStream):
     @property
     def partitions(self) -> list[dict[str, Any]]:
         return [{"job_name": name} for name in self._run.instance_job_names]
-
-    @property
-    def state_manager(self) -> StreamStateManager:
-        """The SDK's manager, with each job's bookmark looked up in constant time (state_index.py)."""
-        if self._state_manager is None:
-            self._state_manager = IndexedStateManager(
-                tap_name=self.tap_name,
-                stream_name=self.name,
-                tap_state=self._tap_state,
-                state_partitioning_keys=self.state_partitioning_keys,
-                is_sorted=self.is_sorted,
-                check_sorted=self.check_sorted,
-            )
-        return self._state_manager
 
     # Requests
 
@@ -381,25 +364,3 @@ class InstancesStream(WindowedStream):
             shaper.dropped = 0
             self.window_closed()
         self._summary.add(jobs_read=1)
-
-    @functools.cached_property
-    def _every_property_selected(self) -> bool:
-        return all(self.mask.get(("properties", name), True) for name in self.schema["properties"])
-
-    def _generate_record_messages(self, record: dict[str, Any]) -> Generator[RecordMessage, None, None]:
-        """The SDK's RECORD messages, without its per-record walk for deselected properties when
-        none is deselected: that walk copies every record and was the largest single cost of a
-        one-job backfill (benchmarks/). Conformance is off for this stream (see above), so what
-        is left is the stream maps, as in the SDK."""
-        if not self._every_property_selected:
-            yield from super()._generate_record_messages(record)
-            return
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=datetime.now(UTC),
-                )
