@@ -62,8 +62,9 @@ class DLFStream(RESTStream[int]):
     # The API never redirects: a 3xx is an error (validate_response), never followed, so no
     # credential or signed header reaches the host a Location names. DLFSession enforces it too.
     allow_redirects = False
-    #: The setting that names this stream's endpoint, for the errors that ask to check it.
+    #: The setting that names this stream's endpoint, and the API's name, for the errors.
     url_setting = "api_url"
+    api_name = "The DataArts Factory API"
 
     def __init__(self, tap: Tap, *, run: RunContext) -> None:
         self._run = run  # the run's shared services (run_context.py): the tap itself
@@ -72,6 +73,11 @@ class DLFStream(RESTStream[int]):
     @property
     def settings(self) -> Settings:
         return self._run.settings
+
+    @property
+    def endpoint_url(self) -> str:
+        """The base URL of this stream's API, as its setting gives it."""
+        return str(getattr(self.settings, self.url_setting) or "")
 
     @property
     def url_base(self) -> str:
@@ -171,10 +177,11 @@ class DLFStream(RESTStream[int]):
         target = urlsplit(response.headers.get("Location") or "")
         # Only where it points, not the whole Location: its query could carry anything.
         where = f" to {target.scheme}://{target.netloc}" if target.netloc else ""
+        setting = self.url_setting
         raise ApiError(
-            f"The API at `api_url` ({self.settings.api_url}) answered {response.request.method} "
-            f"{path_of(response)} with a redirect ({response.status_code}{where}). The DataArts "
-            "Factory API never redirects, so the tap does not follow it: check `api_url` or `region`.",
+            f"The API at `{setting}` ({self.endpoint_url}) answered {response.request.method} "
+            f"{path_of(response)} with a redirect ({response.status_code}{where}). {self.api_name} "
+            f"never redirects, so the tap does not follow it: check `{setting}` or `region`.",
             status=response.status_code,
         )
 
@@ -288,7 +295,7 @@ class DLFStream(RESTStream[int]):
                 reason = self._unretryable(exc)
                 if reason is not None:
                     raise ApiError(
-                        f"Cannot reach the API at {getattr(self.settings, self.url_setting)}: {reason}. "
+                        f"Cannot reach the API at {self.endpoint_url}: {reason}. "
                         f"Check `{self.url_setting}` or `region`{_tls_hint(reason)}; this is not retried.",
                         status=0,
                     ) from None
@@ -302,9 +309,7 @@ class DLFStream(RESTStream[int]):
         return request_or_explain
 
     def _unretryable(self, exc: BaseException) -> str | None:
-        return unretryable_reason(
-            exc, host_answered=self.requests_session.has_answered(self.settings.api_url)
-        )
+        return unretryable_reason(exc, host_answered=self.requests_session.has_answered(self.endpoint_url))
 
 
 def _tls_hint(reason: str) -> str:

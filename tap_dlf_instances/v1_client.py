@@ -15,7 +15,6 @@ from singer_sdk.pagination import SinglePagePaginator
 from tap_dlf_instances.client import DLFStream, JobNotFoundError, path_segment
 from tap_dlf_instances.errors import ApiError
 from tap_dlf_instances.responses import error_fields, parsed_body
-from tap_dlf_instances.transport import unretryable_reason
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -42,6 +41,7 @@ class DLFV1Stream(DLFStream):
     """Requests to the DLF V1 API (``v1_api_url``, the ``dayu-dlf`` host)."""
 
     url_setting = "v1_api_url"
+    api_name = "The DLF V1 API"
 
     @property
     def url_base(self) -> str:
@@ -58,19 +58,6 @@ class DLFV1Stream(DLFStream):
         checks): ``request_records`` would log a METRIC line for each, once per instance here."""
         request = self.prepared_request(context, None)
         return self.request_decorator(self._request)(request, context)
-
-    def _unretryable(self, exc: BaseException) -> str | None:
-        return unretryable_reason(
-            exc, host_answered=self.requests_session.has_answered(self.settings.v1_api_url or "")
-        )
-
-    def _raise_redirect(self, response: requests.Response) -> None:
-        raise ApiError(
-            f"The API at `v1_api_url` ({self.settings.v1_api_url}) answered {response.request.method} "
-            f"{response.request.path_url} with a redirect ({response.status_code}). The DLF V1 API never "
-            "redirects, so the tap does not follow it: check `v1_api_url` or `region`.",
-            status=response.status_code,
-        )
 
     def _raise_client_error(self, response: requests.Response) -> None:
         code, message = error_fields(response)
