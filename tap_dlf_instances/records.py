@@ -4,7 +4,7 @@ The SDK's generic type conformance walks the schema for every value of every rec
 about half of a backfill's time (README, Benchmarks). The instances schema is fixed and flat, so the
 stream turns it off (``TYPE_CONFORMANCE_LEVEL = NONE``) and ``InstanceShaper`` gives every field
 its schema type here, in one pass; ``tests/test_record_types.py`` proves the output against the
-schema.
+schema. The alarms stream shapes its records with the same ``RecordShaper``.
 """
 
 from __future__ import annotations
@@ -76,42 +76,74 @@ def _json_type(prop: Mapping[str, Any]) -> str:
     return str(next(kind for kind in kinds if kind != "null"))
 
 
-#: Field name -> (its schema type's exact Python types, converter), for the fields the API sends.
-API_FIELDS: dict[str, tuple[tuple[type, ...], Callable[[Any], Any]]] = {
-    name: _CONVERTERS[_json_type(prop)]
-    for name, prop in INSTANCE_SCHEMA["properties"].items()
-    if name not in {"project_id", "workspace"}
-}
+Converter = tuple[tuple[type, ...], Callable[[Any], Any]]
 
 
-class InstanceShaper:
-    """Makes records of the instances schema from API rows.
+def typed_fields(schema: Mapping[str, Any]) -> dict[str, Converter]:
+    """Field name -> (its schema type's exact Python types, converter), for the fields the API
+    sends (all but the source fields, which the tap adds)."""
+    return {
+        name: _CONVERTERS[_json_type(prop)]
+        for name, prop in schema["properties"].items()
+        if name not in {"project_id", "workspace"}
+    }
+
+
+class RecordShaper:
+    """Records of a flat schema from API rows, every field of its schema type, in one pass.
 
     Every schema field is present (``None`` where the API left it out); a value that cannot be
     read as its field's type becomes ``None`` with one warning per field; fields the schema does
-    not know are dropped with one warning. A row without an integer ``instance_id`` or
-    ``plan_time`` cannot be keyed or bookmarked: it is dropped with a warning and counted in
-    ``dropped`` (the run summary reports it).
+    not know are dropped with one warning each. Each stream adds its key rule: a row without
+    its key is dropped and counted in ``dropped``.
     """
 
-    def __init__(self, *, project_id: str, workspace: str | None) -> None:
-        self._project_id = project_id
-        self._workspace = workspace or DEFAULT_WORKSPACE
+    def __init__(
+        self, schema: Mapping[str, Any], *, label: str, project_id: str, workspace: str | None
+    ) -> None:
+        self.fields = typed_fields(schema)
+        self.source = {"project_id": project_id, "workspace": workspace or DEFAULT_WORKSPACE}
+        self._label = label
         self._warned: set[str] = set()
-        self.dropped = 0  # rows that could not be keyed or bookmarked
+        self.dropped = 0  # rows without their key
 
-    def record(self, row: Mapping[str, Any], job_name: str) -> dict[str, Any] | None:
-        record: dict[str, Any] = {"project_id": self._project_id, "workspace": self._workspace}
-        for name, (types, convert) in API_FIELDS.items():
+    def typed(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        record: dict[str, Any] = dict(self.source)
+        for name, (types, convert) in self.fields.items():
             value = row.get(name)
             if value is not None and type(value) not in types:  # the rare case: convert
                 value = convert(value)
                 if value is _MISSING:
-                    self._warn_once(
-                        name, f"`{name}` value {row.get(name)!r} is not of its type; emitted as null"
+                    self.warn_once(
+                        name,
+                        f"`{name}` value {str(row.get(name))[:100]!r} is not of its type; emitted as null",
                     )
                     value = None
             record[name] = value
+        return record
+
+    def warn_unknown_fields(self, row: Mapping[str, Any]) -> None:
+        if not row.keys() <= self.fields.keys():
+            for name in row:
+                if name not in self.fields:
+                    self.warn_once(name, f"field `{name}` is not in the schema; dropped")
+
+    def warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            logger.warning("%s: %s (further cases are not logged).", self._label, message)
+
+
+class InstanceShaper(RecordShaper):
+    """Records of the instances schema. A row without an integer ``instance_id`` or
+    ``plan_time`` cannot be keyed or bookmarked: it is dropped with a warning (the first
+    ``MAX_DROP_WARNINGS`` of a job) and counted (the run summary reports it)."""
+
+    def __init__(self, *, project_id: str, workspace: str | None) -> None:
+        super().__init__(INSTANCE_SCHEMA, label="Instances", project_id=project_id, workspace=workspace)
+
+    def record(self, row: Mapping[str, Any], job_name: str) -> dict[str, Any] | None:
+        record = self.typed(row)
         if record["job_name"] is None:
             record["job_name"] = job_name
         if record["instance_id"] is None or record["plan_time"] is None:
@@ -126,16 +158,8 @@ class InstanceShaper:
                     else "",
                 )
             return None
-        if not row.keys() <= API_FIELDS.keys():
-            for name in row:
-                if name not in API_FIELDS:
-                    self._warn_once(name, f"field `{name}` is not in the schema; dropped")
+        self.warn_unknown_fields(row)
         return record
-
-    def _warn_once(self, key: str, message: str) -> None:
-        if key not in self._warned:
-            self._warned.add(key)
-            logger.warning("Instances: %s (further cases are not logged).", message)
 
 
 class RecentInstanceIds:

@@ -30,7 +30,7 @@ from singer_sdk import typing as th
 from tap_dlf_instances.bookmarks import Bookmark
 from tap_dlf_instances.job_selection import configured_job_names, in_this_shard
 from tap_dlf_instances.paging import OffsetPaginator, OffsetReading
-from tap_dlf_instances.records import _CONVERTERS, _MISSING, DEFAULT_WORKSPACE, _json_type
+from tap_dlf_instances.records import RecordShaper
 from tap_dlf_instances.responses import page_of
 from tap_dlf_instances.schemas import SOURCE_PROPERTIES
 from tap_dlf_instances.windowed_stream import WindowedStream
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
     from tap_dlf_instances.run_context import RunContext
 
-logger = logging.getLogger(__name__)
 
 REPLICATION_KEY = "alarm_time"
 #: The API fields of the key: an alarm is one notification of one kind for one planned run.
@@ -82,53 +81,26 @@ ALARM_SCHEMA = th.PropertiesList(
     th.Property("job_id", th.IntegerType, description="Job ID."),
 ).to_dict()
 
-#: Field name -> (the schema type's exact Python types, converter), as records.py does for
-#: instances: one pass that gives every field its type, so a hostile value is named, not loaded.
-ALARM_FIELDS = {
-    name: _CONVERTERS[_json_type(prop)]
-    for name, prop in ALARM_SCHEMA["properties"].items()
-    if name not in {"project_id", "workspace"}
-}
 
-
-class AlarmShaper:
-    """Records of the alarms schema from API rows: every field typed or null (one warning per
-    field), unknown fields dropped (one warning each), rows without their key dropped and counted."""
+class AlarmShaper(RecordShaper):
+    """Records of the alarms schema (records.RecordShaper); rows without their key (the API
+    gives alarms no ID) are dropped and counted, with one warning."""
 
     def __init__(self, *, project_id: str, workspace: str | None) -> None:
-        self._source = {"project_id": project_id, "workspace": workspace or DEFAULT_WORKSPACE}
-        self._warned: set[str] = set()
-        self.dropped = 0
+        super().__init__(ALARM_SCHEMA, label="Alarms", project_id=project_id, workspace=workspace)
 
     def record(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
-        record: dict[str, Any] = dict(self._source)
-        for name, (types, convert) in ALARM_FIELDS.items():
-            value = row.get(name)
-            if value is not None and type(value) not in types:
-                value = convert(value)
-                if value is _MISSING:
-                    self._warn_once(
-                        name,
-                        f"`{name}` value {str(row.get(name))[:100]!r} is not of its type; emitted as null",
-                    )
-                    value = None
-            record[name] = value
-        for name in row.keys() - ALARM_FIELDS.keys():
-            self._warn_once(name, f"field `{name}` is not in the schema; dropped")
+        record = self.typed(row)
+        self.warn_unknown_fields(row)
         if any(record[name] is None for name in KEY_FIELDS):
             self.dropped += 1
-            self._warn_once(
+            self.warn_once(
                 "<key>",
                 f"skipped a row without all of {', '.join(f'`{k}`' for k in KEY_FIELDS)} "
                 f"({ {k: row.get(k) for k in KEY_FIELDS} }); further ones are counted",
             )
             return None
         return record
-
-    def _warn_once(self, key: str, message: str) -> None:
-        if key not in self._warned:
-            self._warned.add(key)
-            logger.warning("Alarms: %s (further cases are not logged).", message)
 
 
 def alarm_key(row: Mapping[str, Any]) -> str | None:
