@@ -89,12 +89,12 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "start_date",
         th.DateTimeType,
-        description="Earliest plan time read (inclusive); default: 00:00 UTC 30 days before the sync.",
+        description="Earliest plan time read (inclusive).",
     ),
     th.Property(
         "end_date",
         th.DateTimeType,
-        description="Plan times up to this moment (exclusive) are read; default: the moment the sync started.",
+        description="Plan times before this moment are read (exclusive); the bookmark never passes the sync's start.",
     ),
     th.Property("access_key_id", th.StringType, description="AK of an access key pair (AK/SK signing)."),
     th.Property("secret_access_key", th.StringType, secret=True, description="SK of the access key pair."),
@@ -133,12 +133,13 @@ CONFIG_SCHEMA = th.PropertiesList(
         "status",
         th.StringType,
         allowed_values=list(INSTANCE_STATUSES),
-        description="Only instances of this status (API filter).",
+        description="Only instances of this status (API filter): " + ", ".join(INSTANCE_STATUSES) + ".",
     ),
     th.Property(
         "instance_type",
         th.IntegerType,
-        description="Only instances of this scheduling mode: 0, 2, 5, 6 or 7 (API filter).",
+        description="Only instances of this scheduling mode (API filter): 0 general (scheduled), 2 manual, "
+        "5 PatchData, 6 sub-job, 7 one-off scheduling.",
     ),
     th.Property(
         "force_success",
@@ -175,3 +176,31 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Number of shards the jobs are split into by a stable hash of their name (default 1).",
     ),
 ).to_dict()
+
+#: What a setting without a fixed default means when it is not set, for ``--about --format=markdown``
+#: (its Default column). Not a JSON schema ``default``: the SDK would write that into the config.
+DEFAULTS_WHEN_UNSET = {
+    "api_url": "from `region`",
+    "iam_url": "from `region`",
+    "v1_api_url": "`api_url`, else from `region`",
+    "instance_nodes_days": "every final instance",
+    "ca_bundle": "the CA variables, else public CAs",
+    "workspace": "the default workspace",
+    "job_names": "every batch job",
+    "realtime_job_nodes": "found with ShowJob",
+    "start_date": "00:00 UTC, 30 days before the sync",
+    "end_date": "the sync's start",
+    "status": "no filter",
+    "instance_type": "no filter",
+    "force_success": "no filter",
+    "ignore_success": "no filter",
+}
+
+
+def with_unset_defaults(about_markdown: str) -> str:
+    """The SDK's ``--about`` markdown, its Default column saying what an unset setting means."""
+    for name, meaning in DEFAULTS_WHEN_UNSET.items():
+        about_markdown = about_markdown.replace(
+            f"| {name} | False | None |", f"| {name} | False | {meaning} |"
+        )
+    return about_markdown

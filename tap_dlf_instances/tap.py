@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import io
 import threading
@@ -25,7 +26,7 @@ from tap_dlf_instances.config_checks import (
     refuse_batch_config,
     schema_error_sentence,
 )
-from tap_dlf_instances.config_schema import CONFIG_SCHEMA
+from tap_dlf_instances.config_schema import CONFIG_SCHEMA, with_unset_defaults
 from tap_dlf_instances.errors import ConfigError, TapDLFError
 from tap_dlf_instances.inputs import check_config_files, checked_catalog_text, checked_state_text
 from tap_dlf_instances.job_selection import configured_sub_jobs, in_this_shard
@@ -331,6 +332,18 @@ class TapDLFInstances(Tap):
             raise click.ClickException(one_line(str(exc))) from None
         except ConfigValidationError as exc:
             raise click.ClickException(one_line(" ".join(exc.errors) or str(exc))) from None
+
+    @classmethod
+    def print_about(cls, output_format: str | None = None) -> None:
+        """The SDK's ``--about``; in markdown, the Default column says what an unset setting
+        means (``start_date``: 30 days back) instead of None (config_schema.py)."""
+        if output_format != "markdown":
+            super().print_about(output_format)
+            return
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            super().print_about(output_format)
+        print(with_unset_defaults(printed.getvalue()), end="")  # noqa: T201  # as the SDK prints it
 
     @classmethod
     def get_singer_command(cls) -> click.Command:

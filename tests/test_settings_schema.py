@@ -89,3 +89,22 @@ def test_a_decimal_out_of_range_is_shown_as_written(tap):
         "Error: Setting `max_requests_per_second` must be a number from 0.1 to 1000, got 0.05." in run.stderr
     )
     assert "Decimal" not in run.stderr
+
+
+def test_about_markdown_says_what_an_unset_setting_means_and_the_schema_keeps_no_such_default(capsys):
+    TapDLFInstances.print_about("markdown")
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("| ")
+    }
+    assert "| 00:00 UTC, 30 days before the sync |" in rows["start_date"]
+    assert "| the sync's start |" in rows["end_date"]
+    assert "| no filter |" in rows["status"]
+    for value in ("waiting", "running-exception", "manual-stop"):
+        assert value in rows["status"]
+    assert "5 PatchData" in rows["instance_type"]
+    assert "| 1000 |" in rows["page_size"]  # fixed defaults as the SDK shows them
+    # Only the text: a schema default would be written into every config by the SDK.
+    assert "default" not in PROPERTIES["start_date"]
+    assert "default" not in PROPERTIES["end_date"]
