@@ -6,8 +6,10 @@ and its Singer output is parsed back into records and states.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -17,6 +19,22 @@ from typing import Any
 
 import pytest
 from dlf_simulator import SimConfig, SimulatedDLF, demo_dataset
+
+#: Source that shows a test runs a program of its own (the tap's CLI, Meltano, dbt, a browser).
+_SUBPROCESS = re.compile(r"subprocess\.|run_tap\(|\bmeltano\b|chromium|run_cli\(")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that run the tap (or another program) as its own process are marked ``e2e``; the
+    rest run in this process and make the fast tier: ``pytest -m "not slow and not e2e"``."""
+    for item in items:
+        function = getattr(item, "function", None)
+        try:
+            source = inspect.getsource(function) if function is not None else ""
+        except (OSError, TypeError):
+            source = ""
+        if "tap" in getattr(item, "fixturenames", ()) or _SUBPROCESS.search(source):
+            item.add_marker(pytest.mark.e2e)
 
 
 @dataclass

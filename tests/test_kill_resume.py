@@ -24,6 +24,9 @@ from dlf_simulator import SimulatedDLF, bulk_dataset
 
 from tap_dlf_instances.windows import plan_windows, to_ms, window_width_ms
 
+# The tap runs as its own process here (killed by a signal), through run_streaming.
+pytestmark = pytest.mark.e2e
+
 JOBS = 6
 INSTANCES_PER_JOB = 4000  # every 5 minutes: ~14 days a job
 WINDOW_DAYS = 2  # 7 windows a job, 42 in all
