@@ -45,7 +45,7 @@ from typing import Any
 
 import requests
 
-from tap_dlf_instances.pacing import RequestPacer
+from tap_dlf_instances.api.pacing import RequestPacer
 from tap_dlf_instances.streams.instances import InstancesStream
 from tap_dlf_instances.tap import TapDLFInstances
 from tap_dlf_instances.windows import plan_windows, to_ms, window_width_ms
@@ -74,7 +74,7 @@ QUICK_VARIANTS = (VARIANTS_DEFAULT, "SDK defaults (SingerWriter, RECURSIVE)")
 LAUNCHER = """
 import importlib, sys
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from tap_dlf_instances.pacing import RequestPacer
+from tap_dlf_instances.api.pacing import RequestPacer
 from tap_dlf_instances.streams.instances import InstancesStream
 from tap_dlf_instances.tap import TapDLFInstances
 writer, level = sys.argv[1], sys.argv[2]

@@ -12,7 +12,7 @@ import zlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tap_dlf_instances.settings import Settings
+    from tap_dlf_instances.config.settings import Settings
 
 
 def shard_of(job_name: str, shard_count: int) -> int:

@@ -19,8 +19,8 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tap_dlf_instances.bookmarks import is_open
 from tap_dlf_instances.records import DEFAULT_WORKSPACE
+from tap_dlf_instances.state.bookmarks import is_open
 
 if TYPE_CHECKING:
     pass

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
+    from tap_dlf_instances.api.pacing import RequestPacer
+    from tap_dlf_instances.api.page_pool import PagePool
+    from tap_dlf_instances.api.paging import OffsetReading
+    from tap_dlf_instances.api.transport import DLFSession
     from tap_dlf_instances.auth.base import DLFAuth
     from tap_dlf_instances.auth.gate import CredentialsGate
-    from tap_dlf_instances.pacing import RequestPacer
-    from tap_dlf_instances.page_pool import PagePool
-    from tap_dlf_instances.paging import OffsetReading
-    from tap_dlf_instances.settings import Settings
+    from tap_dlf_instances.config.settings import Settings
     from tap_dlf_instances.surrogates import SurrogateReplacements
-    from tap_dlf_instances.transport import DLFSession
 
 
 class RunContext(Protocol):

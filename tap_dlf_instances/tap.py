@@ -17,35 +17,35 @@ from singer_sdk.exceptions import ConfigValidationError, MapExpressionError, Str
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
 from tap_dlf_instances import scrubbing
+from tap_dlf_instances.api.pacing import RequestPacer
+from tap_dlf_instances.api.page_pool import PagePool
+from tap_dlf_instances.api.paging import OffsetReading
+from tap_dlf_instances.api.transport import DLFSession, resolve_verify
+from tap_dlf_instances.api.v1_client import JobDetailReader
 from tap_dlf_instances.auth.authenticators import build_authenticator
 from tap_dlf_instances.auth.base import DLFAuth
 from tap_dlf_instances.auth.gate import CredentialsGate
-from tap_dlf_instances.config_checks import (
+from tap_dlf_instances.config.checks import (
     check_stream_maps_shape,
     one_line,
     refuse_batch_config,
     schema_error_sentence,
 )
-from tap_dlf_instances.config_schema import CONFIG_SCHEMA, with_unset_defaults
-from tap_dlf_instances.errors import ConfigError, TapDLFError
-from tap_dlf_instances.inputs import check_config_files, checked_catalog_text, checked_state_text
-from tap_dlf_instances.job_selection import configured_sub_jobs, in_this_shard
-from tap_dlf_instances.pacing import RequestPacer
-from tap_dlf_instances.page_pool import PagePool
-from tap_dlf_instances.paging import OffsetReading
-from tap_dlf_instances.settings import (
+from tap_dlf_instances.config.files import check_config_files, checked_catalog_text, checked_state_text
+from tap_dlf_instances.config.schema import CONFIG_SCHEMA, with_unset_defaults
+from tap_dlf_instances.config.settings import (
     Settings,
     parse_settings,
 )
+from tap_dlf_instances.errors import ConfigError, TapDLFError
+from tap_dlf_instances.job_selection import configured_sub_jobs, in_this_shard
+from tap_dlf_instances.state.writer import EncodedStateWriter, StateFlushingWriter
 from tap_dlf_instances.streams.alarms import AlarmsStream
 from tap_dlf_instances.streams.instance_nodes import InstanceNodesStream
 from tap_dlf_instances.streams.instances import InstancesStream
 from tap_dlf_instances.streams.jobs import JobsStream
 from tap_dlf_instances.streams.patch_data import PatchDataStream
 from tap_dlf_instances.surrogates import SurrogateReplacements
-from tap_dlf_instances.transport import DLFSession, resolve_verify
-from tap_dlf_instances.v1_client import JobDetailReader
-from tap_dlf_instances.writer import EncodedStateWriter, StateFlushingWriter
 
 if TYPE_CHECKING:
     from singer_sdk.streams import Stream
@@ -73,7 +73,7 @@ class TapDLFInstances(Tap):
         self._patch_listing: tuple[int | None, list[dict[str, Any]]] | None = None
         self.surrogate_replacements = SurrogateReplacements()
         super().__init__(*args, **kwargs)
-        self._state_writer = EncodedStateWriter(self.message_writer)  # writer.py says why
+        self._state_writer = EncodedStateWriter(self.message_writer)  # state/writer.py says why
 
     # Settings and what the streams share
 
@@ -336,7 +336,7 @@ class TapDLFInstances(Tap):
     @classmethod
     def print_about(cls, output_format: str | None = None) -> None:
         """The SDK's ``--about``; in markdown, the Default column says what an unset setting
-        means (``start_date``: 30 days back) instead of None (config_schema.py)."""
+        means (``start_date``: 30 days back) instead of None (config/schema.py)."""
         if output_format != "markdown":
             super().print_about(output_format)
             return

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 import requests
 
+from tap_dlf_instances.api.retry_after import MAX_RETRY_AFTER_SECONDS, retry_after
 from tap_dlf_instances.auth import (
     AkSkAuth,
     AkSkCredentials,
@@ -28,7 +29,6 @@ from tap_dlf_instances.auth import (
     signing,
 )
 from tap_dlf_instances.errors import AuthenticationError
-from tap_dlf_instances.retry_after import MAX_RETRY_AFTER_SECONDS, retry_after
 
 PROJECT = "0123456789abcdef0123456789abcdef"
 PASSWORD = "Pa55-w0rd!secret"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tap_dlf_instances.bookmarks import CLOCK_SKEW_MS, Bookmark, after_window, pulled_back
+from tap_dlf_instances.state.bookmarks import CLOCK_SKEW_MS, Bookmark, after_window, pulled_back
 from tap_dlf_instances.windows import DAY_MS, Window
 
 NOW = 1_800_000_000_000

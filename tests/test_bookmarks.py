@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tap_dlf_instances.bookmarks import (
+from tap_dlf_instances.state.bookmarks import (
     Bookmark,
     after_window,
     is_open,

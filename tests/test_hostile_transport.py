@@ -21,7 +21,7 @@ import requests
 from conftest import TapRun
 from dlf_simulator import DEMO_IAM_PASSWORD, SimulatedDLF
 
-from tap_dlf_instances.transport import unretryable_reason
+from tap_dlf_instances.api.transport import unretryable_reason
 
 INSTANCES = "/instances/"
 

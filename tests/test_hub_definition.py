@@ -13,8 +13,8 @@ import pytest
 import yaml
 from conftest import run_tap
 
+from tap_dlf_instances.config.settings import parse_settings
 from tap_dlf_instances.errors import ConfigError
-from tap_dlf_instances.settings import parse_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 HUB = yaml.safe_load((ROOT / "hub" / "extractors" / "tap-dlf-instances.yml").read_text())

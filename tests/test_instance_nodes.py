@@ -17,8 +17,8 @@ import pytest
 from conftest import TapRun
 from dlf_simulator import DEMO_PROJECT_ID, REAL_TIME_JOB, REAL_TIME_NODES, SimulatedDLF
 
+from tap_dlf_instances.api.v1_client import node_rows
 from tap_dlf_instances.node_runs import MARGIN_MS, NodeFetchMemory, NodeShaper
-from tap_dlf_instances.v1_client import node_rows
 
 FINAL = {"success", "fail", "manual-stop", "skip-by-depend"}
 #: The ShowJobInstance requests of one job (not its V2 listing, not ShowJob).

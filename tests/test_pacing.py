@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tap_dlf_instances.pacing import GUARD_SECONDS, RequestPacer
+from tap_dlf_instances.api.pacing import GUARD_SECONDS, RequestPacer
 
 
 class FakeClock:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tap_dlf_instances.page_pool import PagePool
+from tap_dlf_instances.api.page_pool import PagePool
 
 
 def test_a_slow_first_page_holds_the_window_to_ahead_pages_and_every_result_arrives():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tap_dlf_instances.paging import OffsetMode, OffsetReading, detect_mode
+from tap_dlf_instances.api.paging import OffsetMode, OffsetReading, detect_mode
 
 
 @pytest.mark.parametrize(

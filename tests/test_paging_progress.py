@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 import requests
 
-from tap_dlf_instances.paging import (
+from tap_dlf_instances.api.paging import (
     MAX_PAGES_WITHOUT_NEW_ROWS,
     OffsetMode,
     OffsetPaginator,
     OffsetReading,
     PagingLoopError,
 )
-from tap_dlf_instances.responses import Page
+from tap_dlf_instances.api.responses import Page
 
 
 def pages_of(*pages: list[int], total: int | None) -> tuple[OffsetPaginator, list[requests.Response]]:

@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, unquote
 import pytest
 from dlf_simulator import Dataset, SimulatedDLF
 
-from tap_dlf_instances.bookmarks import Bookmark, after_window
 from tap_dlf_instances.patch_catch_up import (
     PatchCatchUp,
     PatchRun,
@@ -24,6 +23,7 @@ from tap_dlf_instances.patch_catch_up import (
     plan_catch_up,
     ranges_to_read,
 )
+from tap_dlf_instances.state.bookmarks import Bookmark, after_window
 from tap_dlf_instances.windows import Window
 
 HOUR = 3_600_000

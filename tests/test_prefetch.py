@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tap_dlf_instances.prefetch import OrderedPrefetcher
+from tap_dlf_instances.api.prefetch import OrderedPrefetcher
 
 
 @pytest.mark.timeout(60)

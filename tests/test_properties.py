@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_dlf_instances import scrubbing
-from tap_dlf_instances.config_checks import one_line
-from tap_dlf_instances.config_schema import CONFIG_SCHEMA
-from tap_dlf_instances.inputs import InputFileError, check_config_files, read_state_text
+from tap_dlf_instances.config.checks import one_line
+from tap_dlf_instances.config.files import InputFileError, check_config_files, read_state_text
+from tap_dlf_instances.config.schema import CONFIG_SCHEMA
 from tap_dlf_instances.tap import TapDLFInstances
 
 SECRET_SETTINGS = ("secret_access_key", "security_token", "auth_token", "iam_password")

@@ -8,9 +8,9 @@ from huaweicloudsdkdataartsstudio.v1.region.dataartsstudio_region import DataArt
 from huaweicloudsdkdlf.v1.region.dlf_region import DlfRegion
 from huaweicloudsdkiam.v3.region.iam_region import IamRegion
 
+from tap_dlf_instances.config.regions import DLF_V1_URLS, REGIONS
+from tap_dlf_instances.config.settings import parse_settings
 from tap_dlf_instances.errors import ConfigError
-from tap_dlf_instances.regions import DLF_V1_URLS, REGIONS
-from tap_dlf_instances.settings import parse_settings
 
 TOKEN = {"project_id": "0123456789abcdef0123456789abcdef", "auth_token": "t"}
 IAM_LOGIN = {

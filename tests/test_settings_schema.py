@@ -1,7 +1,7 @@
-"""The config schema shows the defaults and ranges that settings.py applies, and showing them
+"""The config schema shows the defaults and ranges that config/settings.py applies, and showing them
 changes nothing: the SDK's validator fills schema defaults into the config (see
 ``singer_sdk.typing.extend_validator_with_defaults``), so they must be the very values
-settings.py would use anyway."""
+config/settings.py would use anyway."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from tap_dlf_instances.config_schema import CONFIG_SCHEMA
+from tap_dlf_instances.config.readers import NUMBER_SETTINGS, TEXT_DEFAULTS, WHOLE_NUMBER_SETTINGS
+from tap_dlf_instances.config.schema import CONFIG_SCHEMA
+from tap_dlf_instances.config.settings import parse_settings
 from tap_dlf_instances.errors import ConfigError
-from tap_dlf_instances.setting_readers import NUMBER_SETTINGS, TEXT_DEFAULTS, WHOLE_NUMBER_SETTINGS
-from tap_dlf_instances.settings import parse_settings
 from tap_dlf_instances.tap import TapDLFInstances
 
 MINIMAL = {"project_id": "p", "api_url": "http://127.0.0.1:9", "auth_token": "t", "job_names": ["daily"]}
@@ -49,7 +49,7 @@ def test_the_sdk_fills_the_defaults_in_and_the_settings_stay_the_same():
     tap = TapDLFInstances(config=dict(MINIMAL))
     assert tap.config["page_size"] == 1000  # filled in by the SDK's validator
     assert tap.config["offset_mode"] == "auto"
-    assert "start_date" not in tap.config  # its default depends on the day: settings.py's alone
+    assert "start_date" not in tap.config  # its default depends on the day: config/settings.py's alone
     assert tap.settings == parse_settings(MINIMAL, now=tap.sync_started_at)
 
 
@@ -69,8 +69,8 @@ def test_about_markdown_shows_the_defaults(tap):
 
 
 def test_out_of_range_settings_keep_settings_py_sentence_all_in_one_line(tap):
-    """The schema now catches a number out of range before settings.py: the sentence is still
-    settings.py's, naming the setting and its range, and every such setting is named at once."""
+    """The schema now catches a number out of range before config/settings.py: the sentence is still
+    config/settings.py's, naming the setting and its range, and every such setting is named at once."""
     run = tap({**MINIMAL, "page_size": 0, "window_days": 31})
     assert run.returncode == 1
     errors = [line for line in run.stderr.splitlines() if line.startswith("Error:")]

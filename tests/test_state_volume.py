@@ -14,8 +14,8 @@ from dlf_simulator import SimulatedDLF, bulk_dataset
 from singer_sdk.streams._state import StreamStateManager
 from test_kill_resume import assert_bookmarks_follow_records, run_streaming
 
-from tap_dlf_instances.state_cadence import StateCadence
-from tap_dlf_instances.state_index import IndexedStateManager
+from tap_dlf_instances.state.cadence import StateCadence
+from tap_dlf_instances.state.index import IndexedStateManager
 from tap_dlf_instances.windows import to_ms
 
 JOBS = 80

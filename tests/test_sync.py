@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from dlf_simulator import SimulatedDLF
 
-from tap_dlf_instances.bookmarks import FINAL_STATUSES
+from tap_dlf_instances.state.bookmarks import FINAL_STATUSES
 from tap_dlf_instances.tap import TapDLFInstances
 from tap_dlf_instances.windows import DAY_MS, to_ms
 

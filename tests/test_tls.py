@@ -16,7 +16,7 @@ import trustme
 from conftest import TapRun
 from dlf_simulator import SimulatedDLF, demo_dataset
 
-from tap_dlf_instances.transport import resolve_verify
+from tap_dlf_instances.api.transport import resolve_verify
 
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
 

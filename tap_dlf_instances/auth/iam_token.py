@@ -16,13 +16,13 @@ import backoff
 import requests
 
 from tap_dlf_instances import scrubbing
+from tap_dlf_instances.api.retry_after import RetryAfter, retry_after
+from tap_dlf_instances.api.transport import DLFSession, unretryable_reason
 from tap_dlf_instances.auth.base import PROJECT_HEADER, TOKEN_HEADER, Clock, DLFAuth, utc_now
 from tap_dlf_instances.auth.credentials import (
     IamPasswordCredentials,
 )
 from tap_dlf_instances.errors import AuthenticationError
-from tap_dlf_instances.retry_after import RetryAfter, retry_after
-from tap_dlf_instances.transport import DLFSession, unretryable_reason
 
 LOGGER = logging.getLogger(__name__)
 

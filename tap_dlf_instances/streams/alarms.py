@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 import requests
 from singer_sdk import typing as th
 
-from tap_dlf_instances.bookmarks import Bookmark
+from tap_dlf_instances.api.paging import OffsetPaginator, OffsetReading
+from tap_dlf_instances.api.responses import page_of
 from tap_dlf_instances.job_selection import configured_job_names, in_this_shard
-from tap_dlf_instances.paging import OffsetPaginator, OffsetReading
 from tap_dlf_instances.records import RecordShaper
-from tap_dlf_instances.responses import page_of
 from tap_dlf_instances.schemas import SOURCE_PROPERTIES
-from tap_dlf_instances.windowed_stream import WindowedStream
+from tap_dlf_instances.state.bookmarks import Bookmark
+from tap_dlf_instances.streams.windowed import WindowedStream
 from tap_dlf_instances.windows import Window, to_ms
 
 if TYPE_CHECKING:

@@ -1,5 +1,4 @@
-"""The DLF V1 API: each instance's node runs (the ``instance_nodes`` stream) and a job's nodes
-(``ShowJob``, to find a real-time job's sub-jobs).
+"""The ``instance_nodes`` stream: each final instance's node runs, from the DLF V1 API.
 
 ``instance_nodes`` is a child of ``instances`` in the SDK's parent/child sense: the instances
 stream hands it each instance that is due (``contexts_for``), and it asks
@@ -24,13 +23,13 @@ from singer_sdk import metrics
 from singer_sdk import typing as th
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_dlf_instances.client import JobNotFoundError, path_segment
+from tap_dlf_instances.api.client import JobNotFoundError, path_segment
+from tap_dlf_instances.api.responses import error_fields, parsed_body
+from tap_dlf_instances.api.v1_client import DLFV1Stream, MalformedNodesError, node_rows
 from tap_dlf_instances.errors import ApiError
 from tap_dlf_instances.node_runs import NodeFetchMemory, NodeShaper
-from tap_dlf_instances.responses import error_fields, parsed_body
 from tap_dlf_instances.schemas import SOURCE_PROPERTIES
 from tap_dlf_instances.streams.instances import InstancesStream
-from tap_dlf_instances.v1_client import DLFV1Stream, MalformedNodesError, node_rows
 from tap_dlf_instances.windows import to_ms
 
 if TYPE_CHECKING:

@@ -13,26 +13,26 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import requests
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
-from tap_dlf_instances.bookmarks import (
+from tap_dlf_instances.api.client import JobNotFoundError, path_segment
+from tap_dlf_instances.api.paging import OffsetPaginator
+from tap_dlf_instances.api.prefetch import OrderedPrefetcher, UnitsByJob
+from tap_dlf_instances.api.responses import page_of
+from tap_dlf_instances.api.window_fetch import read_window
+from tap_dlf_instances.errors import ApiError
+from tap_dlf_instances.patch_catch_up import STATE_KEY as PATCH_STATE_KEY
+from tap_dlf_instances.patch_catch_up import PatchCatchUp, plan_catch_up, ranges_to_read
+from tap_dlf_instances.records import InstanceShaper, RecentInstanceIds
+from tap_dlf_instances.schemas import INSTANCE_SCHEMA
+from tap_dlf_instances.state.bookmarks import (
     Bookmark,
     after_window,
     is_open,
     open_since_for,
 )
-from tap_dlf_instances.client import JobNotFoundError, path_segment
-from tap_dlf_instances.errors import ApiError
-from tap_dlf_instances.paging import OffsetPaginator
-from tap_dlf_instances.patch_catch_up import STATE_KEY as PATCH_STATE_KEY
-from tap_dlf_instances.patch_catch_up import PatchCatchUp, plan_catch_up, ranges_to_read
-from tap_dlf_instances.prefetch import OrderedPrefetcher, UnitsByJob
-from tap_dlf_instances.records import InstanceShaper, RecentInstanceIds
-from tap_dlf_instances.responses import page_of
-from tap_dlf_instances.schemas import INSTANCE_SCHEMA
-from tap_dlf_instances.sdk_speedups import PerRecordSpeedups
 from tap_dlf_instances.streams.patch_data import PatchDataStream
+from tap_dlf_instances.streams.sdk_speedups import PerRecordSpeedups
+from tap_dlf_instances.streams.windowed import WindowedStream
 from tap_dlf_instances.summary import RunSummary
-from tap_dlf_instances.window_fetch import read_window
-from tap_dlf_instances.windowed_stream import WindowedStream
 from tap_dlf_instances.windows import Window, to_ms
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ class InstancesStream(PerRecordSpeedups, WindowedStream):
         return page_of(response, "instances").rows
 
     def fetch_window(self, unit: WindowOfJob) -> Iterator[list[dict[str, Any]]]:
-        """All rows of one job's window, a page at a time (window_fetch.py); runs on a fetching
+        """All rows of one job's window, a page at a time (api/window_fetch.py); runs on a fetching
         thread."""
         if unit.job_name in self._missing_jobs:
             return
@@ -245,7 +245,7 @@ class InstancesStream(PerRecordSpeedups, WindowedStream):
         return since
 
     def _units_of(self, job_name: str) -> Iterator[tuple[WindowOfJob, Iterator[list[dict[str, Any]]]]]:
-        """The units of one job with their rows, from the run-wide prefetcher (prefetch.py)."""
+        """The units of one job with their rows, from the run-wide prefetcher (api/prefetch.py)."""
         if self._units is None:
             plan = {
                 p["job_name"]: [WindowOfJob(p["job_name"], w) for w in self._windows_of(p["job_name"])]

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from tap_dlf_instances.client import DLFStream
-from tap_dlf_instances.paging import OffsetPaginator
+from tap_dlf_instances.api.client import DLFStream
+from tap_dlf_instances.api.paging import OffsetPaginator
+from tap_dlf_instances.api.responses import page_of
 from tap_dlf_instances.records import DEFAULT_WORKSPACE
-from tap_dlf_instances.responses import page_of
 from tap_dlf_instances.schemas import JOB_SCHEMA
 
 if TYPE_CHECKING:

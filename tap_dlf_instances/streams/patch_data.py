@@ -19,11 +19,11 @@ import requests
 from singer_sdk import typing as th
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_dlf_instances.client import DLFStream
-from tap_dlf_instances.paging import OffsetMode, OffsetPaginator, OffsetReading
+from tap_dlf_instances.api.client import DLFStream
+from tap_dlf_instances.api.paging import OffsetMode, OffsetPaginator, OffsetReading
+from tap_dlf_instances.api.responses import page_of, parsed_body
 from tap_dlf_instances.patch_catch_up import PatchRun, int_or_none
 from tap_dlf_instances.records import DEFAULT_WORKSPACE
-from tap_dlf_instances.responses import page_of, parsed_body
 from tap_dlf_instances.schemas import SOURCE_PROPERTIES
 from tap_dlf_instances.windows import to_ms
 

@@ -12,9 +12,9 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.pagination import SinglePagePaginator
 
-from tap_dlf_instances.client import DLFStream, JobNotFoundError, path_segment
+from tap_dlf_instances.api.client import DLFStream, JobNotFoundError, path_segment
+from tap_dlf_instances.api.responses import error_fields, parsed_body
 from tap_dlf_instances.errors import ApiError
-from tap_dlf_instances.responses import error_fields, parsed_body
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context

@@ -12,8 +12,8 @@ from typing import Any
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_dlf_instances import scrubbing
+from tap_dlf_instances.config.readers import NUMBER_SETTINGS, WHOLE_NUMBER_SETTINGS, range_sentence
 from tap_dlf_instances.errors import ConfigError
-from tap_dlf_instances.setting_readers import NUMBER_SETTINGS, WHOLE_NUMBER_SETTINGS, range_sentence
 
 
 def refuse_batch_config(config: Mapping[str, Any]) -> None:
@@ -61,7 +61,7 @@ def schema_error_sentence(error: str, config: Mapping[str, Any] | None = None) -
         r"(?s).* is (less|greater) than (or equal to )?the (minimum|maximum) of .*", found.group(1)
     )
     if out_of_range is not None and path in {*WHOLE_NUMBER_SETTINGS, *NUMBER_SETTINGS}:
-        # The schema's minimum/maximum are settings.py's: the same sentence as its own check.
+        # The schema's minimum/maximum are config/settings.py's: the same sentence as its own check.
         return range_sentence(path, (config or {}).get(path))
     wrong_type = re.fullmatch(r"(?s).* is not of type (.*)", found.group(1))
     if wrong_type is not None:  # the value is left out: it may be a secret of the wrong type

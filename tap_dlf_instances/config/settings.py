@@ -10,16 +10,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tap_dlf_instances.api.paging import OffsetMode
 from tap_dlf_instances.auth.credentials import (
     AkSkCredentials,
     Credentials,
     IamPasswordCredentials,
     TokenCredentials,
 )
-from tap_dlf_instances.errors import ConfigError
-from tap_dlf_instances.paging import OffsetMode
-from tap_dlf_instances.regions import DLF_V1_URLS, REGIONS, RegionEndpoints
-from tap_dlf_instances.setting_readers import (
+from tap_dlf_instances.config.readers import (
     INSTANCE_NODES_DAYS,
     choice,
     date_time,
@@ -31,6 +29,8 @@ from tap_dlf_instances.setting_readers import (
     text_list,
     url,
 )
+from tap_dlf_instances.config.regions import DLF_V1_URLS, REGIONS, RegionEndpoints
+from tap_dlf_instances.errors import ConfigError
 
 DEFAULT_HISTORY_DAYS = 30
 INSTANCE_STATUSES = (

@@ -21,8 +21,8 @@ from typing import Any
 
 import requests
 
-from tap_dlf_instances.page_pool import PagePool
-from tap_dlf_instances.paging import OffsetPaginator
+from tap_dlf_instances.api.page_pool import PagePool
+from tap_dlf_instances.api.paging import OffsetPaginator
 
 Rows = list[dict[str, Any]]
 #: Fetches the page at an offset (through the stream's request path): its response and rows.

@@ -8,7 +8,7 @@ private members (listed in sdk_private.py).
   Conformance must be off for the stream (``TYPE_CONFORMANCE_LEVEL``): what is left is the
   stream maps, as in the SDK.
 - **Partition state**: the SDK finds a partition's state by scanning every partition; the
-  state manager of state_index.py finds it at once.
+  state manager of state/index.py finds it at once.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from singer_sdk.singerlib.encoding.simple import RecordMessage
 from singer_sdk.streams import Stream
 
 from tap_dlf_instances.sdk_private import StreamStateManager
-from tap_dlf_instances.state_index import IndexedStateManager
+from tap_dlf_instances.state.index import IndexedStateManager
 
 
 class PerRecordSpeedups(Stream):

@@ -14,7 +14,7 @@ a worker whose unit is ahead waits when the budget is spent. The unit being emit
 never waits for the budget, since the consumer is draining it: otherwise units ahead could
 hold the whole budget while the head, which frees it, could not move. Besides, no unit holds
 more than ``unit_batches`` batches not yet taken: a window whose pages arrive in parallel
-(page_pool.py) can outrun the consumer, head or not.
+(api/page_pool.py) can outrun the consumer, head or not.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The tap's settings as the JSON schema that ``--about``, ``--discover`` and Meltano show.
 
-What each setting means once read (defaults, bounds, checks across settings) is ``settings.py``;
+What each setting means once read (defaults, bounds, checks across settings) is ``config/settings.py``;
 this is the schema that the SDK validates a config against and that documents the settings.
 """
 
@@ -10,17 +10,17 @@ from typing import Any, cast
 
 from singer_sdk import typing as th
 
-from tap_dlf_instances.setting_readers import (
+from tap_dlf_instances.config.readers import (
     INSTANCE_NODES_DAYS,
     NUMBER_SETTINGS,
     TEXT_DEFAULTS,
     WHOLE_NUMBER_SETTINGS,
 )
-from tap_dlf_instances.settings import INSTANCE_STATUSES
+from tap_dlf_instances.config.settings import INSTANCE_STATUSES
 
 
 def _bounded(name: str, description: str) -> th.Property[Any]:
-    """A number setting with the default and range that settings.py applies, so that ``--about``
+    """A number setting with the default and range that config/settings.py applies, so that ``--about``
     shows them (the SDK's validator also fills the default into the config: the same value)."""
     if name in WHOLE_NUMBER_SETTINGS:
         whole = WHOLE_NUMBER_SETTINGS[name]

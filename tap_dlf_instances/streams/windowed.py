@@ -19,9 +19,9 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from tap_dlf_instances.bookmarks import Bookmark, pulled_back, read_start
-from tap_dlf_instances.client import DLFStream
-from tap_dlf_instances.state_cadence import StateCadence
+from tap_dlf_instances.api.client import DLFStream
+from tap_dlf_instances.state.bookmarks import Bookmark, pulled_back, read_start
+from tap_dlf_instances.state.cadence import StateCadence
 from tap_dlf_instances.windows import Window, format_ms, plan_windows, to_ms, window_width_ms
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 of each kind (text, URL, date-time, number, list of names), each refusing a wrong value with one
 sentence that names the setting and what was expected.
 
-The bounds are enforced here and shown by the config schema (config_schema.py builds its
+The bounds are enforced here and shown by the config schema (config/schema.py builds its
 defaults, minimum and maximum from these tables).
 """
 
@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any, Generic, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
+from tap_dlf_instances.api.paging import OffsetMode
 from tap_dlf_instances.errors import ConfigError
-from tap_dlf_instances.paging import OffsetMode
 
 N = TypeVar("N", int, float)
 

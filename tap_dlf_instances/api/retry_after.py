@@ -1,6 +1,6 @@
 """What a 429 asks for: the ``Retry-After`` header, in seconds or as an HTTP date, capped.
 
-Shared by the API streams (client.py) and the IAM login (auth/authenticators.py), which must not
+Shared by the API streams (api/client.py) and the IAM login (auth/authenticators.py), which must not
 import each other.
 """
 

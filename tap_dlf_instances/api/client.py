@@ -16,21 +16,21 @@ from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 
 from tap_dlf_instances import scrubbing
+from tap_dlf_instances.api.responses import error_fields, page_of, parsed_body, path_of, replaced_fields
+from tap_dlf_instances.api.retry_after import MAX_RETRY_AFTER_SECONDS, retry_after
+from tap_dlf_instances.api.transport import unretryable_reason
 from tap_dlf_instances.auth.credentials import credential_settings
 from tap_dlf_instances.errors import ApiError, AuthenticationError
-from tap_dlf_instances.responses import error_fields, page_of, parsed_body, path_of, replaced_fields
-from tap_dlf_instances.retry_after import MAX_RETRY_AFTER_SECONDS, retry_after
-from tap_dlf_instances.transport import unretryable_reason
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
     from singer_sdk.tap_base import Tap
 
+    from tap_dlf_instances.api.pacing import RequestPacer
+    from tap_dlf_instances.api.transport import DLFSession
     from tap_dlf_instances.auth.base import DLFAuth
-    from tap_dlf_instances.pacing import RequestPacer
+    from tap_dlf_instances.config.settings import Settings
     from tap_dlf_instances.run_context import RunContext
-    from tap_dlf_instances.settings import Settings
-    from tap_dlf_instances.transport import DLFSession
 
 #: Huawei's advice when a 429 comes without ``Retry-After``: wait 2 to 5 seconds.
 THROTTLE_WAIT_SECONDS = (2.0, 5.0)

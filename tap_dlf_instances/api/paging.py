@@ -20,8 +20,8 @@ from typing import Any
 import requests
 from singer_sdk.pagination import BaseAPIPaginator
 
+from tap_dlf_instances.api.responses import Page
 from tap_dlf_instances.errors import TapDLFError
-from tap_dlf_instances.responses import Page
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ class OffsetPaginator(BaseAPIPaginator[int]):
             return self.current_value + rows_on_page
         return (self.current_value + 1) * self._rows_per_page
 
-    # Pages fetched in parallel (window_fetch.py): once `total` and the reading are known, the
+    # Pages fetched in parallel (api/window_fetch.py): once `total` and the reading are known, the
     # offsets still to ask for are known too.
 
     @property
