@@ -135,6 +135,12 @@ class TapDLFInstances(Tap):
                 "data travel unencrypted; use https://.",
                 name,
             )
+        if settings.start_date > self.sync_started_at:
+            self.logger.warning(
+                "Setting `start_date` (%s) is in the future: no instance is planned after it yet, so "
+                "this sync reads none (and leaves the bookmarks as they are). Is it the date you meant?",
+                settings.start_date.isoformat(),
+            )
         return settings
 
     @cached_property

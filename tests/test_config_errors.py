@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 SECRET = "s3cr3t-VALUE-never-printed"
@@ -66,3 +68,28 @@ def test_about_shows_settings_but_no_secret(tap):
     assert run.returncode == 0, run.stderr
     assert "secret_access_key" in run.stdout
     assert SECRET not in run.stdout + run.stderr
+
+
+def test_a_start_date_in_the_future_is_warned_about_and_keeps_the_bookmarks(make_sim, tap):
+    sim = make_sim(rate_limit_per_user=None)
+    job = next(iter(sim.dataset.jobs.values())).name
+    config = {
+        **sim.tap_config(auth="aksk"),
+        "job_names": [job],
+        "start_date": (datetime.now(UTC) - timedelta(days=2)).isoformat(),
+    }
+    first = tap(config)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert first.instances
+    assert "in the future" not in first.stderr
+
+    future = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+    second = tap({**config, "start_date": future.isoformat()}, state=first.last_state)
+
+    assert second.returncode == 0, second.stderr[-3000:]
+    warnings = [line for line in second.stderr.splitlines() if "is in the future" in line]
+    assert len(warnings) == 1, second.stderr[-3000:]
+    assert "`start_date`" in warnings[0]
+    assert future.isoformat() in warnings[0]
+    assert second.instances == []
+    assert second.bookmarks() == first.bookmarks()
