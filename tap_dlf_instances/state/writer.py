@@ -17,6 +17,7 @@ one as its encoded bytes.
 from __future__ import annotations
 
 import atexit
+import os
 import signal
 import sys
 import threading
@@ -54,9 +55,23 @@ class StateFlushingWriter(MsgSpecWriter):
 
     def flush_pending(self) -> None:
         chunk, self._pending = self._pending, bytearray()
-        if chunk:
-            _write_whole(chunk)
-        sys.stdout.flush()
+        try:
+            if chunk:
+                _write_whole(chunk)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _output_closed()
+
+
+def _output_closed() -> None:
+    """The reader of stdout is gone (``| head``, a target that stopped): nothing written from
+    now on can arrive, so the run stops with one line, not the SDK's "unhandled error" and a
+    traceback. stdout goes to /dev/null first, so the interpreter's last flush cannot fail too.
+    A SystemExit, which the SDK's per-stream ``except Exception`` lets through."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    raise SystemExit("Error: the reader of the tap's output closed it (broken pipe); the tap stopped.")
 
 
 class EncodedStateWriter(StateWriter):
