@@ -38,7 +38,7 @@ CONFIG_SCHEMA = th.PropertiesList(
         "region",
         th.StringType,
         description="Region such as cn-north-4; gives the default endpoints "
-        "https://dayu.<region>.myhuaweicloud.com and https://iam.<region>.myhuaweicloud.com.",
+        "`https://dayu.<region>.myhuaweicloud.com` and `https://iam.<region>.myhuaweicloud.com`.",
     ),
     th.Property(
         "api_url",
@@ -51,7 +51,7 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.StringType,
         description="Base URL of the DLF V1 API (a job's nodes, an instance's node runs: the "
         "`instance_nodes` stream and real-time jobs' nodes). Default: `api_url` when `api_url` is set "
-        "(one endpoint, such as the simulator, serves both), else https://dayu-dlf.<region>.myhuaweicloud.com "
+        "(one endpoint, such as the simulator, serves both), else `https://dayu-dlf.<region>.myhuaweicloud.com` "
         "for the regions where Huawei's SDK lists one.",
     ),
     th.Property(
