@@ -178,6 +178,15 @@ def test_a_running_patchdata_run_is_read_again_until_it_ends(
     assert [row["status"] for row in second.records["patch_data"] if row["name"] == name] == ["RUNNING"]
     record = second.last_state["bookmarks"]["instances"]["patch_data"]
     assert [item["name"] for item in record["running"]] == [name]
+    # The patch_data stream's bookmark: the newest run read, and the running one to read again;
+    # no "assumed to be unsorted, progress is not resumable" warning, which said nothing here.
+    stream_state = second.last_state["bookmarks"]["patch_data"]
+    assert stream_state["replication_key_value"] == max(
+        r["submitted_date"] for r in second.records["patch_data"]
+    )
+    assert stream_state["open_since"] == patch["run"]["submitted_date"]
+    assert "progress_markers" not in stream_state
+    assert "assumed to be unsorted" not in second.stderr
 
     finished = sim.finish_patch(name)
     assert finished["added_ids"]

@@ -29,6 +29,9 @@ from tap_dlf_instances.windows import to_ms
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
+    from singer_sdk.tap_base import Tap
+
+    from tap_dlf_instances.run_context import RunContext
 
 #: Rows per request. None is documented (default 10); 100 is the jobs list's cap.
 PATCH_PAGE_SIZE = 100
@@ -128,6 +131,10 @@ class PatchDataStream(DLFStream):
     schema = PATCH_DATA_SCHEMA
     rows_key = "rows"
 
+    def __init__(self, tap: Tap, *, run: RunContext) -> None:
+        super().__init__(tap, run=run)
+        self._newest_seen: int | None = None  # the newest submitted_date emitted by this sync
+
     def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
         # The SDK's query names (ShowFactorySupplementDataRequest).
         params: dict[str, Any] = {"sort": "desc", "page": next_page_token or 0, "size": PATCH_PAGE_SIZE}
@@ -171,7 +178,18 @@ class PatchDataStream(DLFStream):
         known = [value for value in starts if value is not None]
         return min(known) if known else to_ms(self.settings.start_date)
 
+    def _increment_stream_state(
+        self, latest_record: dict[str, Any], *, context: Context | None = None
+    ) -> None:
+        """The newest ``submitted_date`` is remembered and becomes the bookmark once the listing
+        is read whole (``get_records``): the SDK's way for unsorted streams, progress markers,
+        logged on every run that progress "is not resumable", which says nothing here."""
+        submitted = int_or_none(latest_record.get("submitted_date"))
+        if submitted is not None and (self._newest_seen is None or submitted > self._newest_seen):
+            self._newest_seen = submitted
+
     def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
+        self._newest_seen = None
         start = self.start_ms(context)
         skipped = 0
         open_since: int | None = None
@@ -202,3 +220,9 @@ class PatchDataStream(DLFStream):
             state.pop("open_since", None)
         else:
             state["open_since"] = open_since
+        # The whole listing is read: the bookmark moves to the newest run seen. Only now, since
+        # the rows come newest first: a run that stops halfway leaves it where it was.
+        if self._newest_seen is not None:
+            stored = int_or_none(state.get("replication_key_value"))
+            state["replication_key"] = self.replication_key
+            state["replication_key_value"] = max(self._newest_seen, stored or self._newest_seen)
