@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -425,3 +426,24 @@ def test_an_unreachable_v1_endpoint_names_v1_api_url(
     assert closed in last
     assert "`v1_api_url`" in last
     assert "`api_url`" not in last
+
+
+@pytest.mark.timeout(300)
+def test_a_long_node_run_fetch_says_so_and_reports_progress_with_the_time_left(
+    fast_sim: SimulatedDLF, tap: Tap, tmp_path: Path
+) -> None:
+    args = selecting_nodes(tap, fast_sim, tmp_path)
+    run = tap(config(fast_sim, days=10, max_requests_per_second=1000, max_workers=8), args=args)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = run.stderr.splitlines()
+    (summary,) = [line for line in lines if "instance_nodes: node runs of" in line and "node runs);" in line]
+    fetched = int(re.search(r"node runs of (\d+) instances fetched", summary).group(1))  # type: ignore[union-attr]
+    assert fetched >= 1000, "the dataset must need two progress lines"
+    assert sum("instance_nodes is selected: one request per final instance" in line for line in lines) == 1
+    progress = [line for line in lines if "instance_nodes: node runs of" in line and "a second" in line]
+    assert len(progress) == fetched // 500, progress
+    assert "node runs of 500 instances fetched in" in progress[0]
+    assert all(
+        re.search(r"\d+ of \d+ jobs read, (about .* left at this pace|the first job still being read)", line)
+        for line in progress
+    ), progress

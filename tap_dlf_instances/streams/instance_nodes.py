@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from types import TracebackType
@@ -101,6 +102,10 @@ class _SilentTimer(metrics.Timer):
         return None
 
 
+#: Instances between two progress lines of a sync that fetches node runs.
+PROGRESS_EVERY = 500
+
+
 class InstanceNodesStream(DLFV1Stream):
     """The node runs of each final instance, fetched once (``NodeFetchMemory``)."""
 
@@ -125,6 +130,8 @@ class InstanceNodesStream(DLFV1Stream):
         self.fetched = 0
         self.gone = 0
         self.node_runs = 0
+        self._jobs_done = 0
+        self._started: float | None = None  # when the first node-run request was asked for
 
     @property
     def shaper(self) -> NodeShaper:
@@ -217,6 +224,7 @@ class InstanceNodesStream(DLFV1Stream):
             jobs = self.stream_state["nodes_fetched"] = {"jobs": {}}
             jobs = jobs["jobs"]
         jobs[job_name] = self.memory.job_done(job_name)
+        self._jobs_done += 1
 
     # Requests
 
@@ -250,6 +258,7 @@ class InstanceNodesStream(DLFV1Stream):
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         ctx = context or {}
         job_name, instance_id, ended = ctx["job_name"], ctx["instance_id"], ctx["ended"]
+        self._note_progress()
         rows = self._ready.pop((job_name, instance_id), None)
         if rows is None:  # not fetched ahead (a page with one due instance)
             _key, rows = self._fetch_outcome(ctx)
@@ -271,6 +280,37 @@ class InstanceNodesStream(DLFV1Stream):
                 self.node_runs += 1
                 yield record
         self.memory.fetched(job_name, instance_id, ended)
+
+    def _note_progress(self) -> None:
+        """One request per instance makes a first sync long (minutes for a few thousand runs):
+        a line when it starts, then one every ``PROGRESS_EVERY`` instances, with the time left
+        at this pace, estimated from the share of jobs read."""
+        done = self.fetched + self.gone
+        if self._started is None:
+            self._started = time.monotonic()
+            self.log(
+                "instance_nodes is selected: one request per final instance not fetched before "
+                "(`instance_nodes_days` bounds how far back); progress every %d instances.",
+                PROGRESS_EVERY,
+            )
+        elif done and done % PROGRESS_EVERY == 0:
+            elapsed = time.monotonic() - self._started
+            jobs = len(self._run.instance_job_names)
+            left = (
+                f"about {_duration(elapsed * (jobs - self._jobs_done) / self._jobs_done)} left at this pace"
+                if self._jobs_done
+                else "the first job still being read"
+            )
+            self.log(
+                "instance_nodes: node runs of %d instances fetched in %s (%.1f a second); %d of %d "
+                "jobs read, %s.",
+                done,
+                _duration(elapsed),
+                done / elapsed if elapsed else 0.0,
+                self._jobs_done,
+                jobs,
+                left,
+            )
 
     # The SDK syncs a child once per parent record: what it does per sync is done once per run.
 
@@ -315,3 +355,8 @@ class InstanceNodesStream(DLFV1Stream):
             self.shaper.nulled,
             level=logging.WARNING if anomalies else logging.INFO,
         )
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
