@@ -14,7 +14,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-PORT=${DLF_SIM_PORT:-18765}
+PORT=${DLF_SIM_PORT:-18765}   # the `sim` environment's; taken by something else: a free one
 OUT=$ROOT/output
 WAREHOUSE=$OUT/warehouse.duckdb
 LOGS=$OUT/demo-logs
@@ -50,6 +50,18 @@ stop_simulator() {
 trap stop_simulator EXIT
 trap 'exit 130' INT TERM
 
+port_free() { "$PY" -c 'import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)' "$1"; }
+if ! port_free "$PORT"; then
+    [[ -n ${DLF_SIM_PORT:-} ]] && fail "port $PORT (DLF_SIM_PORT) is in use: set DLF_SIM_PORT to a free port, or unset it to let the demo pick one."
+    step "Port $PORT is in use: the simulator takes a free port (DLF_SIM_PORT chooses one)."
+    PORT=0
+fi
+
 ready=$OUT/.simulator-ready
 rm -f "$ready"
 "$PY" -m dlf_simulator --port "$PORT" --dataset demo --months 3 \
@@ -57,7 +69,7 @@ rm -f "$ready"
 SIM_PID=$!
 for _ in $(seq 100); do
     [[ -s $ready ]] && break
-    kill -0 "$SIM_PID" 2>/dev/null || fail "the simulator did not start (port $PORT in use?):" "$LOGS/simulator.log"
+    kill -0 "$SIM_PID" 2>/dev/null || fail "the simulator did not start (port $PORT in use? DLF_SIM_PORT chooses another):" "$LOGS/simulator.log"
     sleep 0.2
 done
 [[ -s $ready ]] || fail "the simulator did not get ready in 20 s:" "$LOGS/simulator.log"
@@ -68,7 +80,7 @@ step "Simulated DataArts Factory API at $SIM_URL: $(sed -n 's/.*(\(.*\)).*/\1/p'
 export TAP_DLF_INSTANCES_START_DATE=$("$PY" -c '
 from datetime import UTC, datetime, timedelta
 print((datetime.now(UTC) - timedelta(days=94)).strftime("%Y-%m-%dT00:00:00Z"))')
-if [[ $PORT != 18765 ]]; then
+if [[ $SIM_URL != http://127.0.0.1:18765 ]]; then   # not the `sim` environment's URL
     export TAP_DLF_INSTANCES_API_URL=$SIM_URL TAP_DLF_INSTANCES_IAM_URL=$SIM_URL
 fi
 
