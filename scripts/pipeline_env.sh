@@ -11,9 +11,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${PIPELINE_VENV:-$ROOT/.venv}
 PYTHON=${PYTHON:-python3}
-# Meltano and the drivers that read the warehouse; duckdb matches the pin of target-duckdb
-# in meltano.yml, so the file it writes is read by the same engine version.
-PINS=(meltano==4.4.1 duckdb==2.0.1 "psycopg[binary]==3.3.6")
+# Meltano, the drivers that read the warehouse, and wcwidth (the summary's column widths); duckdb
+# matches the pin of target-duckdb in meltano.yml, so the file it writes is read by the same
+# engine version.
+PINS=(meltano==4.4.1 duckdb==2.0.1 "psycopg[binary]==3.3.6" wcwidth==0.9.4)
 
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
     || { echo "pipeline_env.sh: $PYTHON is older than Python 3.11." >&2; exit 1; }

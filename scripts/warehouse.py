@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 import psycopg
+import wcwidth
 
 PRIMARY_KEY = ("project_id", "workspace", "job_name", "instance_id")
 # The API's statuses, in the order a reader expects them.
@@ -61,9 +62,19 @@ def quoted(names: list[str] | tuple[str, ...]) -> str:
 # --- summary -------------------------------------------------------------------------------
 
 
+def shown(text: str) -> str:
+    """``text`` as one line of a table: control characters (tabs, line breaks, NUL) as their
+    escapes, so that a job named with them cannot break a row."""
+    return "".join(
+        ch.encode("unicode_escape").decode() if unicodedata.category(ch) == "Cc" else ch for ch in text
+    )
+
+
 def width(text: str) -> int:
-    """Columns a terminal gives ``text`` (CJK characters take two)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    """Columns a terminal gives ``text`` (wcwidth: CJK and emoji take two, combining marks and
+    direction marks none); a character it cannot measure counts one."""
+    measured = wcwidth.wcswidth(text)
+    return measured if measured >= 0 else sum(max(wcwidth.wcwidth(ch), 1) for ch in text)
 
 
 def pad(text: str, size: int, *, right: bool = False) -> str:
@@ -86,12 +97,12 @@ def status_table(rows: list[tuple[str, str | None, int, int | None]]) -> list[st
         if plan is not None:
             last[job] = max(last.get(job, plan), int(plan))
     seen = {status for c in counts.values() for status in c}
-    shown = [s for s in STATUSES if s in seen] + sorted(seen - set(STATUSES))
-    header = ["job", *shown, "rows", "last plan time (UTC)"]
+    statuses = [s for s in STATUSES if s in seen] + sorted(seen - set(STATUSES))
+    header = ["job", *(shown(s) for s in statuses), "rows", "last plan time (UTC)"]
     body = [
         [
-            job,
-            *(str(c[s]) if c[s] else "-" for s in shown),
+            shown(job),
+            *(str(c[s]) if c[s] else "-" for s in statuses),
             str(sum(c.values())),
             plan_time_text(last.get(job)),
         ]
@@ -103,7 +114,7 @@ def status_table(rows: list[tuple[str, str | None, int, int | None]]) -> list[st
     body.append(
         [
             "all jobs",
-            *(str(total[s]) if total[s] else "-" for s in shown),
+            *(str(total[s]) if total[s] else "-" for s in statuses),
             str(sum(total.values())),
             plan_time_text(max(last.values(), default=None)),
         ]
