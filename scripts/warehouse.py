@@ -131,6 +131,23 @@ def status_table(rows: list[tuple[str, str | None, int, int | None]]) -> list[st
     return [line(header), rule, *(line(row) for row in body[:-1]), rule, line(body[-1])]
 
 
+#: The statuses of a run that ended but not ok, as the dbt models group them (status_group).
+NOT_OK = ("fail", "manual-stop", "skip-by-depend")
+
+
+def outcome_line(rows: list[tuple[str, str | None, int, int | None]]) -> str:
+    """The runs by outcome, in the report's words (dlf-report's headline says the same)."""
+    counts = Counter[str]()
+    for _job, status, count, _plan in rows:
+        counts[
+            "ended ok" if status == "success" else "ended not ok" if status in NOT_OK else "still open"
+        ] += count
+    return (
+        f"Runs: {sum(counts.values())}; ended ok {counts['ended ok']}, ended not ok "
+        f"{counts['ended not ok']} ({', '.join(NOT_OK)}), still open {counts['still open']}."
+    )
+
+
 def changes(con: Any, schema: str, before: Path) -> tuple[int, int, Counter[str]]:
     """Rows added and rows updated since the ``before`` snapshot, and the status moves."""
     con.execute(f"ATTACH '{before}' AS before (READ_ONLY)")
@@ -169,6 +186,7 @@ def summary(args: argparse.Namespace) -> int:
     for line in status_table(rows):
         print("  " + line)
     print()
+    print(outcome_line(rows))
     if args.before is not None:
         added, updated, moves = changes(con, schema, args.before)
         detail = ", ".join(f"{move} {n}" for move, n in moves.most_common())

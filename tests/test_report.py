@@ -4,6 +4,7 @@ for what a user can get wrong. The browser side is tests/test_report_browser.py.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -18,6 +19,7 @@ import report_marts
 from dlf_report import ReportError, charts, marts, write_report
 from dlf_report.warehouse import open_duckdb, progress
 
+ROOT = Path(__file__).resolve().parents[1]
 ALL_CHARTS = ("runs-per-day", "duration", "timeline", "failing-jobs", "failing-nodes")
 DLF_REPORT = Path(sys.executable).with_name("dlf-report")
 
@@ -265,3 +267,87 @@ def test_counts_of_failures_are_drawn_in_whole_numbers(failures: int) -> None:
         assert axis.tickformat == ",d"
         assert axis.dtick == 1
         assert axis.rangemode == "tozero"
+
+
+# --- what the charts say (issue 16: waiting, partial day, scale, one word per number) ----------
+
+
+def run_of(
+    job: str, instance: str, instance_type: int | None, planned: datetime, started: datetime
+) -> marts.Run:
+    ended = started + timedelta(minutes=5)
+    return marts.Run(job, instance, "success", "ok", planned, started, ended, 300.0, instance_type)
+
+
+def test_manual_and_patchdata_runs_are_not_drawn_as_waiting() -> None:
+    end = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    runs = [
+        run_of("j", "scheduled", 0, end - timedelta(hours=3), end - timedelta(hours=2)),  # waited 1 h
+        run_of("j", "manual", 2, end - timedelta(hours=20), end - timedelta(hours=1)),
+        run_of("j", "patch", 5, end - timedelta(hours=23), end - timedelta(minutes=30)),
+        run_of("j", "unknown-type", None, end - timedelta(hours=4), end - timedelta(hours=3)),
+    ]
+    figure = charts.timeline(runs, end)
+    assert figure is not None
+    wait = figure.data[0]
+    assert wait.name == "waiting (plan → start, scheduled runs)"
+    assert [row[0] for row in wait.customdata] == ["scheduled", "unknown-type"]
+    started = [row[0] for trace in figure.data[1:] for row in trace.customdata]
+    assert sorted(started) == ["manual", "patch", "scheduled", "unknown-type"]  # all of them ran
+
+
+def test_run_time_trends_leave_out_the_day_under_way_and_give_each_job_its_own_scale() -> None:
+    first = datetime(2026, 3, 1, tzinfo=UTC).date()
+    days = [first + timedelta(days=n) for n in range(5)]
+    rows = [marts.JobDay("fast", day, 24, 2.0) for day in days]
+    rows += [marts.JobDay("slow", day, 1, 4 * 3600.0) for day in days]
+    rows += [marts.JobDay("slow", days[-1] + timedelta(days=1), 1, 60.0)]  # today, one run so far
+    today = days[-1] + timedelta(days=1)
+
+    figure = charts.duration_per_job(rows, [], partial_day=today)
+
+    assert figure is not None
+    assert len(figure.data) == 2  # a small chart per job
+    assert {trace.xaxis for trace in figure.data} == {"x", "x2"}
+    assert {trace.yaxis for trace in figure.data} == {"y", "y2"}  # each on its own scale
+    assert all(today.isoformat() not in trace.x for trace in figure.data)
+    units = {figure.layout.yaxis.title.text, figure.layout.yaxis2.title.text}
+    assert units == {"s", "h"}
+
+
+def test_run_time_trends_show_the_rising_and_busiest_jobs_when_there_are_many() -> None:
+    day = datetime(2026, 3, 1, tzinfo=UTC).date()
+    rows = [marts.JobDay(f"job{n:02}", day, n, 10.0) for n in range(30)]
+    rising = [marts.Trend("job00", 5.0, 10.0, 2.0)]
+    figure = charts.duration_per_job(rows, rising)
+    assert figure is not None
+    names = [trace.name for trace in figure.data]
+    assert len(names) == charts.TREND_JOBS_SHOWN
+    assert names[0] == "job00"  # rising first, though it has the fewest runs
+    assert names[1:] == [f"job{n:02}" for n in range(29, 29 - charts.TREND_JOBS_SHOWN + 1, -1)]
+
+
+def test_the_report_and_the_terminal_summary_use_one_word_for_each_number(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.html"
+    write_report(warehouse, out)
+    html = out.read_text(encoding="utf-8")
+    data = marts.read(open_duckdb(warehouse))
+    kpis = dict((label, value) for value, label in re.findall(r"<b>([^<]*)</b><span>([^<]*)</span>", html))
+    assert kpis["ended not ok"] == f"{data.totals.failed:,}"
+    assert "failed" not in kpis
+
+    spec = importlib.util.spec_from_file_location("warehouse_script", ROOT / "scripts" / "warehouse.py")
+    assert spec is not None
+    assert spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "SELECT job_name, status, count(*), NULL FROM dlf_marts.runs GROUP BY 1, 2"
+        ).fetchall()
+    line = script.outcome_line(rows)
+    assert f"ended not ok {data.totals.failed}" in line
+    assert f"ended ok {data.totals.ok}" in line
+    assert f"still open {data.totals.open}" in line

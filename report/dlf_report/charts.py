@@ -6,10 +6,11 @@ Each builder returns None when it has nothing to draw, and the page says "no dat
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from dlf_report.marts import DayStatus, FailingJob, FailingNode, JobDay, Run, Trend
 
@@ -26,7 +27,9 @@ STATUS_COLOURS = {
     "pause": "#c7c7c7",
 }
 GROUP_COLOURS = {"ok": "#2e9d4f", "failed": "#d64545", "open": "#3b82c4"}
-GROUP_NAMES = {"ok": "ended ok", "failed": "failed", "open": "still open"}
+#: One word for each number, as the terminal summary says it: "failed" is the API's status
+#: `fail` there, so the group of fail, manual-stop and skip-by-depend is "not ok" here.
+GROUP_NAMES = {"ok": "ended ok", "failed": "ended not ok", "open": "still open"}
 WAIT_COLOUR = "#d9d9d9"
 LAYOUT = {
     "template": "plotly_white",
@@ -73,31 +76,54 @@ def duration_unit(seconds: list[float]) -> tuple[float, str]:
     return 1.0, "s"
 
 
-def duration_per_job(rows: list[JobDay], rising: list[Trend]) -> go.Figure | None:
-    rows = [row for row in rows if row.p50_duration_s is not None]
+#: Jobs drawn in "Run time over time", one small chart each: rising ones first, then the busiest.
+TREND_JOBS_SHOWN = 12
+
+
+def duration_per_job(
+    rows: list[JobDay], rising: list[Trend], partial_day: date | None = None
+) -> go.Figure | None:
+    """Each job's median run time per day, one small chart per job with its own scale (jobs
+    differ a hundredfold: on one axis the short ones are a flat line). The day still under
+    way (``partial_day``) is left out: its few runs so far make a dip that is no trend."""
+    rows = [row for row in rows if row.p50_duration_s is not None and row.day != partial_day]
     if not rows:
         return None
-    divisor, unit = duration_unit([row.p50_duration_s or 0.0 for row in rows])
     rising_jobs = {trend.job for trend in rising}
     per_job: dict[str, list[JobDay]] = defaultdict(list)
     for row in rows:
         per_job[row.job].append(row)
-    figure = go.Figure()
-    for job in sorted(per_job, key=lambda name: (name not in rising_jobs, name)):
+    busiest = sorted(
+        per_job, key=lambda job: (job not in rising_jobs, -sum(r.runs for r in per_job[job]), job)
+    )
+    jobs = busiest[:TREND_JOBS_SHOWN]
+    figure = make_subplots(
+        rows=len(jobs),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=min(0.08, 0.5 / len(jobs)),
+        subplot_titles=[f"{job} ▲ rising" if job in rising_jobs else job for job in jobs],
+    )
+    for index, job in enumerate(jobs, start=1):
         days = sorted(per_job[job], key=lambda row: row.day)
+        divisor, unit = duration_unit([row.p50_duration_s or 0.0 for row in days])
         figure.add_scatter(
             x=[row.day.isoformat() for row in days],
             y=[(row.p50_duration_s or 0.0) / divisor for row in days],
             customdata=[row.runs for row in days],
             mode="lines+markers",
             marker_size=4,
-            name=f"{job} ▲ rising" if job in rising_jobs else job,
             line_width=3 if job in rising_jobs else 1.5,
+            line_color=GROUP_COLOURS["failed"] if job in rising_jobs else GROUP_COLOURS["open"],
+            name=job,
+            showlegend=False,
             hovertemplate=f"{job}<br>%{{x}}: median %{{y:.1f}} {unit} over %{{customdata}} runs<extra></extra>",
+            row=index,
+            col=1,
         )
-    figure.update_layout(
-        LAYOUT, yaxis_title=f"median run time per day ({unit})", xaxis_type="date", height=420
-    )
+        figure.update_yaxes(title_text=unit, rangemode="tozero", row=index, col=1)
+    figure.update_layout(LAYOUT, height=150 * len(jobs) + 80, showlegend=False)
+    figure.update_xaxes(type="date")
     return figure
 
 
@@ -114,13 +140,15 @@ def timeline(runs: list[Run], end: datetime | None) -> go.Figure | None:
     if not runs or end is None:
         return None
     figure = go.Figure()
-    waits = [run for run in runs if (run.started_at or end) > run.planned_at]
+    # Manual and PatchData runs are planned at the time they re-run, not when they were due:
+    # plan -> start is no wait for them, so only scheduled runs get the grey bar.
+    waits = [run for run in runs if run.waited_for_its_plan and (run.started_at or end) > run.planned_at]
     figure.add_bar(
         orientation="h",
         y=[run.job for run in waits],
         base=[iso(run.planned_at) for run in waits],
         x=[((run.started_at or end) - run.planned_at).total_seconds() * 1000 for run in waits],
-        name="waiting (plan → start)",
+        name="waiting (plan → start, scheduled runs)",
         marker_color=WAIT_COLOUR,
         customdata=[[run.instance_id, run.status, iso(run.planned_at)] for run in waits],
         hovertemplate="%{y} #%{customdata[0]}<br>planned %{customdata[2]}, %{customdata[1]}"
@@ -173,13 +201,13 @@ def failing_jobs(rows: list[FailingJob]) -> go.Figure | None:
             marker_color=GROUP_COLOURS["failed"],
             text=[f"{row.failures} of {row.runs} ({row.failures / max(row.runs, 1):.0%})" for row in rows],
             textposition="auto",
-            hovertemplate="%{y}: %{text}<extra></extra>",
-            name="failures",
+            hovertemplate="%{y}: %{text} ended not ok<extra></extra>",
+            name="ended not ok",
         )
     )
     figure.update_layout(
         LAYOUT,
-        xaxis_title="failed runs",
+        xaxis_title="runs that ended not ok (fail, manual-stop, skip-by-depend)",
         xaxis=count_axis(max(row.failures for row in rows)),
         yaxis_automargin=True,
         showlegend=False,

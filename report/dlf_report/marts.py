@@ -61,6 +61,18 @@ class Run:
     started_at: datetime | None
     ended_at: datetime | None
     duration_s: float | None
+    #: The API's scheduling mode: 0 scheduled ... 2 manual, 5 PatchData (None: not known).
+    instance_type: int | None = None
+
+    @property
+    def waited_for_its_plan(self) -> bool:
+        """Whether plan -> start is a wait: not for a manual or PatchData run, which is planned
+        at the time it re-runs (days back), not when it was due to start."""
+        return self.instance_type not in MANUAL_OR_PATCH
+
+
+#: instance_type of the runs a user or PatchData started: 2 manual, 5 PatchData.
+MANUAL_OR_PATCH = frozenset({2, 5})
 
 
 @dataclass(frozen=True)
@@ -197,7 +209,7 @@ def read(warehouse: Warehouse) -> ReportData:
                 FROM {S}.runs)
             SELECT project_id, workspace, job_name, instance_id, status, status_group,
                    {seconds_of("planned_at")}, {seconds_of("started_at")},
-                   {seconds_of("ended_at")}, duration_s, {seconds_of("last_seen")}
+                   {seconds_of("ended_at")}, duration_s, {seconds_of("last_seen")}, instance_type
             FROM {S}.runs CROSS JOIN bounds
             WHERE planned_at > last_seen - INTERVAL '1 day'
                OR started_at > last_seen - INTERVAL '1 day'
@@ -215,6 +227,7 @@ def read(warehouse: Warehouse) -> ReportData:
             started_at=epoch(r[7]),
             ended_at=epoch(r[8]),
             duration_s=number(r[9]),
+            instance_type=int(r[11]) if r[11] is not None else None,
         )
         for r in timeline_rows
     ]

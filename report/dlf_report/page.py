@@ -94,6 +94,9 @@ def table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
 
 
 def sections(data: ReportData) -> list[Section]:
+    # The day of the last moment the warehouse knows of is still under way: left out of trends.
+    partial_day = data.timeline_end.date() if data.timeline_end else None
+    shown_jobs = len({row.job for row in data.job_days if row.p50_duration_s is not None})
     result = [
         chart_section(
             "runs-per-day",
@@ -105,9 +108,15 @@ def sections(data: ReportData) -> list[Section]:
         chart_section(
             "duration",
             "Run time over time, per job",
-            "Median run time of each job per day; ▲ marks jobs whose recent runs got slower "
-            "(dlf_marts.duration_trend).",
-            charts.duration_per_job(data.job_days, data.rising),
+            "Median run time of each job per day, each job on its own scale; ▲ marks jobs whose "
+            "recent runs got slower (dlf_marts.duration_trend). The day still under way "
+            f"({partial_day.isoformat() if partial_day else '-'}) is left out"
+            + (
+                f"; the {charts.TREND_JOBS_SHOWN} jobs shown are the rising and busiest of {shown_jobs}."
+                if shown_jobs > charts.TREND_JOBS_SHOWN
+                else "."
+            ),
+            charts.duration_per_job(data.job_days, data.rising, partial_day),
             "no finished runs with a run time in dlf_marts.job_daily.",
         ),
         chart_section(
@@ -115,16 +124,19 @@ def sections(data: ReportData) -> list[Section]:
             "The last day's runs",
             f"Every run planned, started, ended or still open in the 24 h up to "
             f"{when(data.timeline_end)}, the last moment the warehouse knows of: plan → start "
-            "(grey: waiting), start → end by outcome; an open run reaches that moment.",
+            "(grey: waiting, for scheduled runs; manual and PatchData runs are planned at the "
+            "time they re-run, so they have no wait), start → end by outcome; an open run "
+            "reaches that moment.",
             charts.timeline(data.timeline, data.timeline_end),
             "no runs in the last day.",
         ),
         chart_section(
             "failing-jobs",
-            "Jobs that fail most",
-            "Failed runs per job over the whole period, with the share of its runs.",
+            "Jobs that end not ok most",
+            "Runs that ended not ok (fail, manual-stop, skip-by-depend) per job over the whole "
+            "period, with the share of its runs.",
             charts.failing_jobs(data.failing_jobs),
-            "no failed runs.",
+            "no run ended not ok.",
         ),
     ]
     if data.open_instances:
@@ -187,7 +199,7 @@ def render(data: ReportData, source: str) -> tuple[str, list[Section]]:
     kpis = [
         (f"{totals.runs:,}", "runs"),
         (f"{totals.ok / totals.runs:.1%}" if totals.runs else "-", "ended ok"),
-        (f"{totals.failed:,}", "failed"),
+        (f"{totals.failed:,}", "ended not ok"),
         (f"{totals.open:,}", "still open"),
         (f"{totals.jobs:,}", "jobs"),
     ]
