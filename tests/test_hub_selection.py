@@ -6,6 +6,7 @@ project made from hub/extractors/tap-dlf-instances.yml, lists what it would sele
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -58,18 +59,28 @@ def recipe_commands() -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_the_docs_recipe_adds_the_plugin_from_a_checkout_without_instance_nodes(tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "meltano.yml").write_text(yaml.safe_dump({"project_id": "recipe", "plugins": {}}))
-    lines = recipe_commands()
-    assert lines[0].startswith("CHECKOUT=")
-    script = "\n".join(["set -euo pipefail", f"CHECKOUT={ROOT}", *lines[1:]])
+def test_the_docs_recipe_adds_the_plugin_from_a_checkout_without_instance_nodes(
+    tmp_path: Path, make_sim
+) -> None:
     env = {
-        **os.environ,
+        **{key: value for key, value in os.environ.items() if not key.startswith("TAP_DLF_INSTANCES_")},
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    initialised = subprocess.run(
+        [str(BIN / "meltano"), "init", "--no-usage-stats", "project"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert initialised.returncode == 0, initialised.stderr[-3000:]
+    project = tmp_path / "project"
+    lines = recipe_commands()
+    assert lines[0].startswith("CHECKOUT=")
+    script = "\n".join(["set -euo pipefail", f"CHECKOUT={ROOT}", *lines[1:]])
     ran = subprocess.run(
         ["bash", "-c", script], cwd=project, env=env, capture_output=True, text=True, timeout=540, check=False
     )
@@ -99,3 +110,25 @@ def test_the_docs_recipe_adds_the_plugin_from_a_checkout_without_instance_nodes(
     )
     assert about.returncode == 0, about.stderr[-2000:]
     assert '"name": "tap-dlf-instances"' in about.stdout
+
+    # The first sync, on the demo data, as Meltano runs it: instance_nodes stays off.
+    sim = make_sim()
+    settings = {
+        f"TAP_DLF_INSTANCES_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+        for name, value in sim.tap_config(auth="aksk").items()
+    }
+    synced = subprocess.run(
+        [str(BIN / "meltano"), "invoke", "tap-dlf-instances"],
+        cwd=project,
+        env={**env, **settings},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert synced.returncode == 0, synced.stderr[-3000:]
+    streams = [
+        json.loads(line).get("stream") for line in synced.stdout.splitlines() if '"type":"RECORD"' in line
+    ]
+    assert streams.count("instances") > 1000
+    assert "instance_nodes" not in streams
