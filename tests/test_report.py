@@ -351,3 +351,13 @@ def test_the_report_and_the_terminal_summary_use_one_word_for_each_number(
     assert f"ended not ok {data.totals.failed}" in line
     assert f"ended ok {data.totals.ok}" in line
     assert f"still open {data.totals.open}" in line
+
+
+def test_the_runs_per_day_mark_the_day_under_way() -> None:
+    first = datetime(2026, 3, 1, tzinfo=UTC).date()
+    rows = [marts.DayStatus(first + timedelta(days=n), "success", "ok", 50) for n in range(3)]
+    rows += [marts.DayStatus(first + timedelta(days=3), "success", "ok", 7)]  # today so far
+    figure = charts.runs_per_day(rows, partial_day=first + timedelta(days=3))
+    assert figure is not None
+    assert list(figure.data[0].marker.opacity) == [1.0, 1.0, 1.0, 0.4]
+    assert [note.text for note in figure.layout.annotations] == ["day under way"]

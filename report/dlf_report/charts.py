@@ -44,7 +44,9 @@ def status_order(status: str) -> tuple[int, str]:
     return (order.index(status) if status in order else len(order), status)
 
 
-def runs_per_day(rows: list[DayStatus]) -> go.Figure | None:
+def runs_per_day(rows: list[DayStatus], partial_day: date | None = None) -> go.Figure | None:
+    """Runs per day stacked by status; the day still under way (``partial_day``) is drawn pale
+    and named, so that its short bar does not read as a drop."""
     if not rows:
         return None
     counts: dict[str, dict[str, int]] = defaultdict(dict)
@@ -52,6 +54,7 @@ def runs_per_day(rows: list[DayStatus]) -> go.Figure | None:
     for row in rows:
         counts[row.status][row.day.isoformat()] = row.runs
         groups[row.status] = row.status_group
+    partial = partial_day.isoformat() if partial_day else None
     figure = go.Figure()
     for status in sorted(counts, key=status_order):
         days = sorted(counts[status])
@@ -60,7 +63,17 @@ def runs_per_day(rows: list[DayStatus]) -> go.Figure | None:
             y=[counts[status][day] for day in days],
             name=status,
             marker_color=STATUS_COLOURS.get(status, GROUP_COLOURS.get(groups[status], "#7f7f7f")),
+            marker_opacity=[0.4 if day == partial else 1.0 for day in days],
             hovertemplate="%{x}: %{y} " + status + "<extra></extra>",
+        )
+    if partial is not None and any(partial in per_day for per_day in counts.values()):
+        figure.add_annotation(
+            x=partial,
+            y=sum(per_day.get(partial, 0) for per_day in counts.values()),
+            text="day under way",
+            showarrow=False,
+            yshift=12,
+            font={"size": 11, "color": "#555555"},
         )
     figure.update_layout(LAYOUT, barmode="stack", yaxis_title="runs", xaxis_type="date", height=380)
     return figure

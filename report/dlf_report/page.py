@@ -101,8 +101,9 @@ def sections(data: ReportData) -> list[Section]:
         chart_section(
             "runs-per-day",
             "Runs per day by status",
-            "Every instance by the UTC day of its plan time, stacked by the status it has now.",
-            charts.runs_per_day(data.runs_per_day),
+            "Every instance by the UTC day of its plan time, stacked by the status it has now; "
+            "the day still under way is drawn pale.",
+            charts.runs_per_day(data.runs_per_day, partial_day),
             "no runs in dlf_marts.runs.",
         ),
         chart_section(
