@@ -302,6 +302,13 @@ class TapDLFInstances(Tap):
     def sync_all(self) -> None:  # type: ignore[misc]
         try:
             super().sync_all()
+            # The run ends with a STATE after its last RECORD, even an unchanged one (the SDK
+            # skips a repeated STATE): a target may act on the last STATE only, and records after
+            # it (patch_data, alarms) would leave it behind.
+            writer, states = self.message_writer, self._state_writer
+            if isinstance(writer, StateFlushingWriter) and writer.record_after_state:
+                assert isinstance(states, EncodedStateWriter)  # set in __init__
+                states.write_state(self.state, again=True)
         finally:
             self.surrogate_replacements.log(self.logger)
 

@@ -40,6 +40,8 @@ class StateFlushingWriter(MsgSpecWriter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pending = bytearray()
+        #: Whether a RECORD went out after the last STATE (the run then ends with a STATE again).
+        self.record_after_state = False
         atexit.register(self.flush_pending)
 
     def serialize_message(self, message: Message) -> bytearray:
@@ -49,6 +51,10 @@ class StateFlushingWriter(MsgSpecWriter):
         return super().serialize_message(message)
 
     def write_message(self, message: Message) -> None:
+        if isinstance(message, RecordMessage):
+            self.record_after_state = True
+        elif isinstance(message, StateMessage):
+            self.record_after_state = False
         self._pending += self.format_message(message)  # copies: the SDK reuses its buffer
         if not isinstance(message, RecordMessage) or len(self._pending) >= FLUSH_BYTES:
             self.flush_pending()
@@ -83,9 +89,10 @@ class EncodedStateWriter(StateWriter):
         super().__init__(message_writer)
         self._last_encoded: bytes | None = None
 
-    def write_state(self, state: types.TapState) -> None:
+    def write_state(self, state: types.TapState, *, again: bool = False) -> None:
+        """The STATE, unless it is the one written last (``again``: even then)."""
         encoded = encoder.encode(state)
-        if encoded != self._last_encoded:
+        if again or encoded != self._last_encoded:
             self._message_writer.write_message(StateMessage(value=state))
             self._last_encoded = encoded
 
