@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import jsonschema
 import pytest
 
-from tap_dlf_instances.records import InstanceShaper
-from tap_dlf_instances.schemas import INSTANCE_SCHEMA
+from tap_dlf_instances.records import INSTANCE_SCHEMA, InstanceShaper
 
 PY_TYPES = {"integer": (int,), "number": (int, float), "boolean": (bool,), "string": (str,)}
 

@@ -31,7 +31,7 @@ from tap_dlf_instances.api.paging import OffsetPaginator, OffsetReading
 from tap_dlf_instances.api.responses import page_of
 from tap_dlf_instances.job_selection import configured_job_names, in_this_shard
 from tap_dlf_instances.records import RecordShaper
-from tap_dlf_instances.schemas import SOURCE_PROPERTIES
+from tap_dlf_instances.source_fields import SOURCE_PROPERTIES
 from tap_dlf_instances.state.bookmarks import Bookmark
 from tap_dlf_instances.streams.windowed import WindowedStream
 from tap_dlf_instances.windows import Window, to_ms

@@ -29,7 +29,7 @@ from tap_dlf_instances.api.responses import error_fields, parsed_body
 from tap_dlf_instances.api.v1_client import DLFV1Stream, MalformedNodesError, node_rows
 from tap_dlf_instances.errors import ApiError
 from tap_dlf_instances.node_runs import NodeFetchMemory, NodeShaper
-from tap_dlf_instances.schemas import SOURCE_PROPERTIES
+from tap_dlf_instances.source_fields import SOURCE_PROPERTIES
 from tap_dlf_instances.streams.instances import InstancesStream
 from tap_dlf_instances.windows import to_ms
 

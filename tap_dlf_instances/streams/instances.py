@@ -21,8 +21,7 @@ from tap_dlf_instances.api.window_fetch import read_window
 from tap_dlf_instances.errors import ApiError
 from tap_dlf_instances.patch_catch_up import STATE_KEY as PATCH_STATE_KEY
 from tap_dlf_instances.patch_catch_up import PatchCatchUp, plan_catch_up, ranges_to_read
-from tap_dlf_instances.records import InstanceShaper, RecentInstanceIds
-from tap_dlf_instances.schemas import INSTANCE_SCHEMA
+from tap_dlf_instances.records import INSTANCE_SCHEMA, InstanceShaper, RecentInstanceIds
 from tap_dlf_instances.state.bookmarks import (
     Bookmark,
     after_window,

@@ -8,15 +8,55 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import requests
+from singer_sdk import typing as th
 
 from tap_dlf_instances.api.client import DLFStream
 from tap_dlf_instances.api.paging import OffsetPaginator
 from tap_dlf_instances.api.responses import page_of
 from tap_dlf_instances.records import DEFAULT_WORKSPACE
-from tap_dlf_instances.schemas import JOB_SCHEMA
+from tap_dlf_instances.source_fields import SOURCE_PROPERTIES
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
+
+JOB_SCHEMA = th.PropertiesList(
+    *SOURCE_PROPERTIES.wrapped.values(),
+    th.Property("name", th.StringType, required=True, description="Job name."),
+    th.Property("job_type", th.StringType, description="BATCH or REAL_TIME."),
+    th.Property("status", th.StringType, description="Job status (e.g. NORMAL, STOPPED)."),
+    th.Property("create_user", th.StringType),
+    th.Property("create_time", th.IntegerType, description="ms since the epoch."),
+    th.Property("owner", th.StringType),
+    th.Property("priority", th.IntegerType),
+    th.Property("path", th.StringType, description="Directory of the job."),
+    th.Property("last_instance_status", th.StringType),
+    th.Property("last_instance_end_time", th.IntegerType, description="ms since the epoch."),
+    th.Property("last_update_time", th.IntegerType, description="ms since the epoch."),
+    th.Property("last_update_user", th.StringType),
+    th.Property("single_node_job_flag", th.BooleanType, description="Whether the job has a single node."),
+    # The rest of the SDK's JobResultV2 (so the stream carries every field of the model).
+    th.Property("start_time", th.IntegerType, description="Start of the job's schedule, ms since the epoch."),
+    th.Property("end_time", th.IntegerType, description="End of the job's schedule, ms since the epoch."),
+    th.Property(
+        "next_plan_time",
+        th.StringType,
+        description="Next planned run. A string, as the API and Huawei's SDK have it (ms since the epoch "
+        "as text).",
+    ),
+    th.Property("flink_job_info", th.StringType, description="Flink job information (Flink jobs only)."),
+    th.Property("single_node_job_type", th.StringType, description="Type of a single-node job."),
+    th.Property("empty_running_job", th.StringType, description="Dry-run (empty running) job flag."),
+    th.Property(
+        "alarms",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("alarmType", th.StringType, description="Alarm type."),
+                th.Property("topicUrn", th.StringType, description="SMN topic notified."),
+            )
+        ),
+        description="Alarm notifications of the job (the API's JobAlarm objects, its field names).",
+    ),
+).to_dict()
 
 #: The jobs list API's largest page.
 JOBS_PAGE_SIZE = 100

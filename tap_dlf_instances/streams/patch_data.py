@@ -24,7 +24,7 @@ from tap_dlf_instances.api.paging import OffsetMode, OffsetPaginator, OffsetRead
 from tap_dlf_instances.api.responses import page_of, parsed_body
 from tap_dlf_instances.patch_catch_up import PatchRun, int_or_none
 from tap_dlf_instances.records import DEFAULT_WORKSPACE
-from tap_dlf_instances.schemas import SOURCE_PROPERTIES
+from tap_dlf_instances.source_fields import SOURCE_PROPERTIES
 from tap_dlf_instances.windows import to_ms
 
 if TYPE_CHECKING:
