@@ -17,7 +17,7 @@ from singer_sdk.streams.rest import PageContext
 
 from tap_dlf_instances import scrubbing
 from tap_dlf_instances.api.responses import error_fields, page_of, parsed_body, path_of, replaced_fields
-from tap_dlf_instances.api.retry_after import MAX_RETRY_AFTER_SECONDS, retry_after
+from tap_dlf_instances.api.retry_after import MAX_RETRY_AFTER_SECONDS, retry_after, retry_waits
 from tap_dlf_instances.api.transport import unretryable_reason
 from tap_dlf_instances.auth.credentials import credential_settings
 from tap_dlf_instances.errors import ApiError, AuthenticationError
@@ -226,19 +226,15 @@ class DLFStream(RESTStream[int]):
     # Retries
 
     def backoff_wait_generator(self) -> Generator[float, Any, None]:
-        """Waits chosen from the failure: ``Retry-After`` or 2-5 s on a 429, none after a token
-        refresh, exponential (1, 2, 4 ... 60 s) otherwise."""
-        attempt = 0
-        exception = yield  # type: ignore[misc]  # primed by backoff with send(None)
-        while True:
-            attempt += 1
-            if isinstance(exception, ThrottledError):
-                wait = exception.wait
-            elif isinstance(exception, UnauthorizedRetryError):
-                wait = 0.0
-            else:
-                wait = min(MAX_BACKOFF_SECONDS, 2.0 ** (attempt - 1))
-            exception = yield wait
+        """The tap's retry policy (api/retry_after.py): ``Retry-After`` or 2-5 s on a 429, none
+        after a token refresh, exponential (1, 2, 4 ... 60 s) otherwise."""
+
+        def asked(failure: BaseException | None) -> float | None:
+            if isinstance(failure, ThrottledError):
+                return failure.wait
+            return 0.0 if isinstance(failure, UnauthorizedRetryError) else None
+
+        return retry_waits(asked, first=1.0, cap=MAX_BACKOFF_SECONDS, full_jitter=False)
 
     def backoff_jitter(self, value: float) -> float:
         # Up to 10 % more, but never past the Retry-After cap.

@@ -6,7 +6,6 @@ refusal ends every login of the run.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ import backoff
 import requests
 
 from tap_dlf_instances import scrubbing
-from tap_dlf_instances.api.retry_after import RetryAfter, retry_after
+from tap_dlf_instances.api.retry_after import RetryAfter, retry_after, retry_waits
 from tap_dlf_instances.api.transport import DLFSession, unretryable_reason
 from tap_dlf_instances.auth.base import PROJECT_HEADER, TOKEN_HEADER, Clock, DLFAuth, utc_now
 from tap_dlf_instances.auth.credentials import (
@@ -29,6 +28,8 @@ LOGGER = logging.getLogger(__name__)
 IAM_SETTINGS = "iam_username, iam_password, iam_domain_name and iam_url"
 # A 24 h IAM token is used for almost all of its life; this covers a body without expires_at.
 FALLBACK_TOKEN_LIFETIME = timedelta(hours=1)
+#: The longest wait between two login tries that no Retry-After asked for.
+MAX_LOGIN_WAIT_SECONDS = 60.0
 
 
 def _no_auth(r: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -180,18 +181,14 @@ class IamTokenAuth(DLFAuth):
         return token, token_lifetime(response, self._clock())
 
     def _login_waits(self) -> Generator[float, Any, None]:
-        """backoff's wait generator: a 429's ``Retry-After`` (capped) as asked, else
-        exponential from ``retry_wait`` with full jitter. backoff sends each failure in."""
-        attempt = 0
-        exception = yield  # type: ignore[misc]  # primed by backoff with send(None)
-        while True:
-            attempt += 1
-            asked = exception.asked if isinstance(exception, _TransientLoginError) else None
-            if asked is not None:
-                wait = asked.wait
-            else:
-                wait = random.uniform(0, self.retry_wait * 2.0 ** (attempt - 1))
-            exception = yield wait
+        """The tap's retry policy (api/retry_after.py): a 429's ``Retry-After`` (capped) as
+        asked, else exponential from ``retry_wait`` with full jitter."""
+
+        def asked(failure: BaseException | None) -> float | None:
+            retry = failure.asked if isinstance(failure, _TransientLoginError) else None
+            return retry.wait if retry is not None else None
+
+        return retry_waits(asked, first=self.retry_wait, cap=MAX_LOGIN_WAIT_SECONDS, full_jitter=True)
 
     def _log_retry(self, details: Any) -> None:
         exc = details.get("exception")
