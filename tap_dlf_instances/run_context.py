@@ -1,25 +1,19 @@
 """What the streams take from the tap that runs them: the run's shared services and listings.
 
 A Protocol, so that no stream module imports ``tap.py`` (which imports every stream): the
-package's imports go one way, tap -> streams -> client -> leaves. ``TapDLFInstances`` is the
+package's imports go one way, tap -> streams -> api -> leaves. ``TapDLFInstances`` is the
 one implementation.
 """
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
-    from tap_dlf_instances.api.pacing import RequestPacer
-    from tap_dlf_instances.api.page_pool import PagePool
-    from tap_dlf_instances.api.paging import OffsetReading
-    from tap_dlf_instances.api.transport import DLFSession
-    from tap_dlf_instances.auth.base import DLFAuth
-    from tap_dlf_instances.auth.gate import CredentialsGate
+    from tap_dlf_instances.api.services import RunServices
     from tap_dlf_instances.config.settings import Settings
     from tap_dlf_instances.surrogates import SurrogateReplacements
 
@@ -33,19 +27,7 @@ class RunContext(Protocol):
     @property
     def settings(self) -> Settings: ...
     @property
-    def requests_session(self) -> DLFSession: ...
-    @property
-    def authenticator(self) -> DLFAuth: ...
-    @property
-    def credentials_gate(self) -> CredentialsGate: ...
-    @property
-    def pacer(self) -> RequestPacer: ...
-    @property
-    def offset_reading(self) -> OffsetReading: ...
-    @property
-    def request_slots(self) -> threading.BoundedSemaphore: ...
-    @property
-    def page_pool(self) -> PagePool: ...
+    def services(self) -> RunServices: ...
     def prepare_for_threads(self) -> None: ...
 
     # What the run reads, listed once for every stream.

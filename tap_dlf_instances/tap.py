@@ -17,14 +17,8 @@ from singer_sdk.exceptions import ConfigValidationError, MapExpressionError, Str
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
 from tap_dlf_instances import scrubbing
-from tap_dlf_instances.api.pacing import RequestPacer
-from tap_dlf_instances.api.page_pool import PagePool
-from tap_dlf_instances.api.paging import OffsetReading
-from tap_dlf_instances.api.transport import DLFSession, resolve_verify
+from tap_dlf_instances.api.services import RunServices
 from tap_dlf_instances.api.v1_client import JobDetailReader
-from tap_dlf_instances.auth.authenticators import build_authenticator
-from tap_dlf_instances.auth.base import DLFAuth
-from tap_dlf_instances.auth.gate import CredentialsGate
 from tap_dlf_instances.config.checks import (
     check_stream_maps_shape,
     one_line,
@@ -144,57 +138,14 @@ class TapDLFInstances(Tap):
         return settings
 
     @cached_property
-    def requests_session(self) -> DLFSession:
-        return DLFSession(
-            deadline_seconds=self.settings.request_timeout,
-            verify=resolve_verify(self.settings.ca_bundle),
-            pool_maxsize=self.settings.max_workers + 4,
-        )
-
-    @cached_property
-    def authenticator(self) -> DLFAuth:
-        return build_authenticator(
-            self.settings.credentials,
-            project_id=self.settings.project_id,
-            iam_url=self.settings.iam_url,
-            session=self.requests_session,
-            timeout=self.settings.request_timeout,
-        )
-
-    @cached_property
-    def credentials_gate(self) -> CredentialsGate:
-        return CredentialsGate()
-
-    @cached_property
-    def pacer(self) -> RequestPacer:
-        return RequestPacer(self.settings.max_requests_per_second)
-
-    @cached_property
-    def offset_reading(self) -> OffsetReading:
-        return OffsetReading(self.settings.offset_mode)
-
-    @cached_property
-    def request_slots(self) -> threading.BoundedSemaphore:
-        """Requests in flight at once, whichever thread sends them: ``max_workers``."""
-        return threading.BoundedSemaphore(self.settings.max_workers)
-
-    @cached_property
-    def page_pool(self) -> PagePool:
-        return PagePool(self.settings.max_workers)
+    def services(self) -> RunServices:
+        """What every request of the run shares (api/services.py), made from the settings."""
+        return RunServices(self.settings)
 
     def prepare_for_threads(self) -> None:
-        """Create what the fetching threads share before they start (``cached_property`` does
+        """Make the shared services before the fetching threads start (``cached_property`` does
         not guard creation on every Python version)."""
-        for name in (
-            "requests_session",
-            "authenticator",
-            "credentials_gate",
-            "pacer",
-            "offset_reading",
-            "request_slots",
-            "page_pool",
-        ):
-            getattr(self, name)
+        _ = self.services
 
     # Jobs
 

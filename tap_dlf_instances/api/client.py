@@ -92,15 +92,15 @@ class DLFStream(RESTStream[int]):
 
     @property
     def authenticator(self) -> DLFAuth:
-        return self._run.authenticator
+        return self._run.services.authenticator
 
     @property
     def pacer(self) -> RequestPacer:
-        return self._run.pacer
+        return self._run.services.pacer
 
     @property
     def requests_session(self) -> DLFSession:
-        return self._run.requests_session
+        return self._run.services.requests_session
 
     @property
     def timeout(self) -> int:
@@ -140,11 +140,11 @@ class DLFStream(RESTStream[int]):
         def send() -> requests.Response:
             # A slot is held only while the request is paced and sent, never across a retry's
             # back-off: requests in flight stay at `max_workers` across the threads.
-            with self._run.request_slots:
+            with self._run.services.request_slots:
                 self.pacer.wait()
                 return super(DLFStream, self)._request(prepared_request, context)
 
-        return self._run.credentials_gate.send(send)
+        return self._run.services.credentials_gate.send(send)
 
     # Errors
 

@@ -197,7 +197,7 @@ class InstanceNodesStream(DLFV1Stream):
                 return key, None, exc
 
         failure: BaseException | None = None
-        pool = self._run.page_pool
+        pool = self._run.services.page_pool
         for key, outcome, error in pool.imap_unordered(
             fetch, list(contexts.values()), ahead=self.settings.max_workers
         ):

@@ -118,7 +118,7 @@ class InstancesStream(PerRecordSpeedups, WindowedStream):
     def get_new_paginator(self) -> OffsetPaginator:
         return OffsetPaginator(
             page_size=self.settings.page_size,
-            reading=self._run.offset_reading,
+            reading=self._run.services.offset_reading,
             page_of=lambda response: page_of(response, "instances"),
             id_key="instance_id",
         )
@@ -168,7 +168,7 @@ class InstancesStream(PerRecordSpeedups, WindowedStream):
         yield from read_window(
             fetch_page,
             lambda: self._window_paginator(unit),
-            pool=self._run.page_pool,
+            pool=self._run.services.page_pool,
             ahead=self.settings.max_workers,
             on_reread=on_reread,
         )

@@ -79,7 +79,7 @@ class JobsStream(DLFStream):
     def get_new_paginator(self) -> OffsetPaginator:
         paginator = OffsetPaginator(
             page_size=JOBS_PAGE_SIZE,
-            reading=self._run.offset_reading,
+            reading=self._run.services.offset_reading,
             page_of=lambda response: page_of(response, "jobs"),
             id_key="name",
         )
