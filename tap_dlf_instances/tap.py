@@ -7,6 +7,7 @@ import difflib
 import io
 import threading
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import cached_property
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -26,6 +27,7 @@ from tap_dlf_instances.config.checks import (
     schema_error_sentence,
 )
 from tap_dlf_instances.config.files import check_config_files, checked_catalog_text, checked_state_text
+from tap_dlf_instances.config.readers import NUMBER_SETTINGS
 from tap_dlf_instances.config.schema import CONFIG_SCHEMA, with_unset_defaults
 from tap_dlf_instances.config.settings import (
     Settings,
@@ -79,6 +81,11 @@ class TapDLFInstances(Tap):
         # would otherwise crash on it.
         for key in [key for key, value in self._config.items() if value is None]:
             del self._config[key]
+        # The SDK reads a config file's decimals as Decimal, and Decimal("0.01") is below the
+        # float 0.01 of the schema's minimum: the documented bounds themselves were refused.
+        for key, value in list(self._config.items()):
+            if isinstance(value, Decimal) and key in DECIMAL_SETTINGS:
+                self._config[key] = float(value)
         self.append_builtin_config(self.config_jsonschema)
         self._warn_unknown_settings()
         check_stream_maps_shape(self._config)
@@ -331,6 +338,9 @@ class TapDLFInstances(Tap):
         scrubbing.install(config_input.config)
         return config_input
 
+
+#: The settings whose values may be decimals (settings.py reads them as floats).
+DECIMAL_SETTINGS = frozenset({*NUMBER_SETTINGS, "instance_nodes_days"})
 
 #: Streams synced after the others (see ``TapDLFInstances.load_streams``).
 SYNC_LAST = frozenset({"alarms", "patch_data"})

@@ -6,9 +6,11 @@ config/settings.py would use anyway."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from singer_sdk.exceptions import ConfigValidationError
 
 from tap_dlf_instances.config.readers import NUMBER_SETTINGS, TEXT_DEFAULTS, WHOLE_NUMBER_SETTINGS
 from tap_dlf_instances.config.schema import CONFIG_SCHEMA
@@ -108,3 +110,22 @@ def test_about_markdown_says_what_an_unset_setting_means_and_the_schema_keeps_no
     # Only the text: a schema default would be written into every config by the SDK.
     assert "default" not in PROPERTIES["start_date"]
     assert "default" not in PROPERTIES["end_date"]
+
+
+def test_the_documented_bounds_of_decimal_settings_are_accepted_as_a_config_file_writes_them() -> None:
+    # The SDK reads a config file's 0.01 as Decimal("0.01"), which lies below the float 0.01 of
+    # the schema's minimum: "must be a number from 0.01 to 30, got 0.01".
+    config = {
+        **MINIMAL,
+        "window_days": Decimal("0.01"),
+        "max_requests_per_second": Decimal("0.1"),
+        "lookback_window_hours": Decimal("0.5"),
+        "instance_nodes_days": Decimal("0.01"),
+    }
+    settings = TapDLFInstances(config=config, parse_env_config=False).settings
+    assert settings.window_days == 0.01
+    assert settings.max_requests_per_second == 0.1
+    with pytest.raises(
+        ConfigValidationError, match=r"`window_days` must be a number from 0.01 to 30, got 0.009"
+    ):
+        TapDLFInstances(config={**MINIMAL, "window_days": Decimal("0.009")}, parse_env_config=False)
