@@ -22,6 +22,7 @@ BIN = Path(sys.executable).parent
 LISTING_ONLY = {"variant", "pip_url", "maintenance_status", "quality", "domain_url", "keywords", "label"}
 
 
+@pytest.mark.slow  # runs Meltano, which only the pipeline environment has (not the 3.12/3.13 venvs)
 @pytest.mark.timeout(180)
 def test_a_project_adding_the_hub_plugin_selects_every_stream_but_instance_nodes(tmp_path: Path) -> None:
     hub = yaml.safe_load((ROOT / "hub" / "extractors" / "tap-dlf-instances.yml").read_text())
