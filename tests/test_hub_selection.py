@@ -22,6 +22,26 @@ BIN = Path(sys.executable).parent
 LISTING_ONLY = {"variant", "pip_url", "maintenance_status", "quality", "domain_url", "keywords", "label"}
 
 
+def assert_selects_every_stream_but_instance_nodes(project: Path, env: dict[str, str]) -> None:
+    """What real Meltano would select in ``project``: every stream of the tap but instance_nodes."""
+    listed = subprocess.run(
+        [str(BIN / "meltano"), "select", "tap-dlf-instances", "--list"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=150,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    chosen = {
+        line.split("]")[1].strip().split(".")[0]
+        for line in listed.stdout.splitlines()
+        if line.strip().startswith(("[selected", "[automatic"))
+    }
+    assert chosen == {"jobs", "instances", "patch_data", "alarms"}, listed.stdout[-3000:]
+
+
 @pytest.mark.slow  # runs Meltano, which only the pipeline environment has (not the 3.12/3.13 venvs)
 @pytest.mark.timeout(180)
 def test_a_project_adding_the_hub_plugin_selects_every_stream_but_instance_nodes(tmp_path: Path) -> None:
@@ -32,22 +52,7 @@ def test_a_project_adding_the_hub_plugin_selects_every_stream_but_instance_nodes
     project = {"project_id": "hub-selection", "plugins": {"extractors": [plugin]}}
     (tmp_path / "meltano.yml").write_text(yaml.safe_dump(project, sort_keys=False))
 
-    listed = subprocess.run(
-        [str(BIN / "meltano"), "select", "tap-dlf-instances", "--list"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=150,
-        check=False,
-    )
-
-    assert listed.returncode == 0, listed.stderr[-3000:]
-    chosen = {
-        line.split("]")[1].strip().split(".")[0]
-        for line in listed.stdout.splitlines()
-        if line.strip().startswith(("[selected", "[automatic"))
-    }
-    assert chosen == {"jobs", "instances", "patch_data", "alarms"}, listed.stdout[-3000:]
+    assert_selects_every_stream_but_instance_nodes(tmp_path, dict(os.environ))
 
 
 def recipe_commands() -> list[str]:
@@ -87,22 +92,7 @@ def test_the_docs_recipe_adds_the_plugin_from_a_checkout_without_instance_nodes(
     )
     assert ran.returncode == 0, (ran.stdout + ran.stderr)[-3000:]
 
-    listed = subprocess.run(
-        [str(BIN / "meltano"), "select", "tap-dlf-instances", "--list"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=150,
-        check=False,
-    )
-    assert listed.returncode == 0, listed.stderr[-3000:]
-    chosen = {
-        line.split("]")[1].strip().split(".")[0]
-        for line in listed.stdout.splitlines()
-        if line.strip().startswith(("[selected", "[automatic"))
-    }
-    assert chosen == {"jobs", "instances", "patch_data", "alarms"}, listed.stdout[-3000:]
+    assert_selects_every_stream_but_instance_nodes(project, env)
     installed = (
         project / ".meltano" / "extractors" / "tap-dlf-instances" / "venv" / "bin" / "tap-dlf-instances"
     )
