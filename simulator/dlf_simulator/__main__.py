@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--retry-after", type=float, default=None, help="Retry-After on 429s")
     parser.add_argument("--token-ttl", type=float, default=86400.0, help="IAM token lifetime (s)")
     parser.add_argument("--require-workspace", action="store_true")
+    parser.add_argument(
+        "--no-v1-listing", action="store_true", help="answer DLF V1 ListJobInstances with 404 APIGW.0101"
+    )
+    parser.add_argument(
+        "--v1-max-span-days", type=float, default=7.0, help="widest span of one V1 listing request"
+    )
     parser.add_argument("--ready-file", type=Path, help="write the URL here once listening")
     parser.add_argument("--print-config", choices=AUTH_MODES, help="print a tap config JSON")
     return parser
@@ -67,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         latency_ms=args.latency_ms,
         token_ttl_seconds=args.token_ttl,
         require_workspace=args.require_workspace,
+        v1_listing=not args.no_v1_listing,
+        v1_max_span_days=args.v1_max_span_days,
     )
     try:
         sim = SimulatedDLF(dataset, config, host=args.host, port=args.port)

@@ -146,6 +146,7 @@ class InstanceTable:
         # start_time - plan_time bounds, so a start_time window still narrows by bisect on plan.
         self.min_lag = 0
         self.max_lag = 0
+        self.changes = 0  # counts every change, so that a cached answer knows it is stale
 
     def __len__(self) -> int:
         return len(self.plan)
@@ -213,12 +214,14 @@ class InstanceTable:
             self._track(inst)
 
     def delete(self, i: int) -> None:
+        self.changes += 1
         self.instance_names.pop(self.iid[i], None)
         for column in self._columns():
             del column[i]  # type: ignore[attr-defined]
 
     def _track(self, inst: Instance) -> None:
         """Keep what is not a column: the instance's own name, and the start - plan lag bounds."""
+        self.changes += 1
         if inst.job_instance_name is None:
             self.instance_names.pop(inst.instance_id, None)
         else:
@@ -520,6 +523,11 @@ class Dataset:
         ws = workspace or self.default_workspace
         with self.lock:
             return [name for (w, name) in self.tables if w == ws]
+
+    def generation(self) -> tuple[int, int]:
+        """Differs after any change to any instance table (for answers cached across pages)."""
+        with self.lock:
+            return len(self.tables), sum(table.changes for table in self.tables.values())
 
     def query(
         self, workspace: str, job_name: str, query: InstanceQuery

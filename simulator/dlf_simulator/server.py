@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
-from dlf_simulator import alarms, api, patch_data, v1
+from dlf_simulator import alarms, api, patch_data, v1, v1_listing
 from dlf_simulator.advance import advance
 from dlf_simulator.auth import (
     DEMO_ACCESS_KEY,
@@ -72,6 +72,8 @@ class SimConfig:
     token_ttl_seconds: float = 86400.0
     require_workspace: bool = False  # missing ``workspace`` header -> 400 APIGW.0106
     max_window_days: float = 30.0
+    v1_listing: bool = True  # serve DLF V1 ListJobInstances; off: it answers 404 APIGW.0101
+    v1_max_span_days: float = 7.0  # the widest minPlanTime..maxPlanTime it accepts
     max_clock_skew_seconds: float = 900.0
     lockout_threshold: int = 5
     lockout_seconds: float = 300.0
@@ -341,6 +343,8 @@ class SimulatedDLF:
             return _altered(_json(status, payload, extra), fault)
         segments = [unquote(s) for s in raw_path.split("/")]
         route = _route(segments) if method == "GET" else None
+        if route == "v1_instances" and not self.config.v1_listing:
+            route = None  # a region or gateway without the V1 listing
         if route is None:
             self._stats.request("unknown")
             return _json(404, NO_ROUTE)
@@ -490,6 +494,16 @@ class SimulatedDLF:
                     now_ms=self.now_ms(),
                     offset_mode=self.config.alarm_offset_mode,
                     max_window_days=self.config.max_window_days,
+                )
+            elif route == "v1_instances":
+                reply = v1_listing.list_job_instances(
+                    self.dataset,
+                    workspace,
+                    raw_query,
+                    now_ms=self.now_ms(),
+                    offset_mode=self.config.offset_mode,
+                    filter_field=self.config.filter_field,
+                    max_span_days=self.config.v1_max_span_days,
                 )
             elif route.startswith("v1_"):
                 reply = v1.answer(route, self.dataset, workspace, segments, now_ms=self.now_ms())

@@ -38,6 +38,8 @@ def route(segments: list[str]) -> str | None:
     """Route name of a decoded ``/v1/...`` path, or None."""
     if len(segments) < 5 or segments[:2] != ["", "v1"] or not segments[2] or segments[3] != "jobs":
         return None
+    if segments[4:] == ["instances", "detail"]:
+        return "v1_instances"  # ListJobInstances (v1_listing.py)
     if len(segments) == 5 and segments[4]:
         return "v1_job"
     if len(segments) == 7 and segments[4] and segments[5] == "instances" and segments[6]:

@@ -1,0 +1,155 @@
+"""DLF V1 ``ListJobInstances``: ``GET /v1/{project_id}/jobs/instances/detail``, the instances of
+every job of a workspace in one listing, as Huawei's SDK (``huaweicloudsdkdgc`` 3.1.219) models
+it: camelCase query parameters and rows, rows of 15 fields (the 14 of the V2 instance plus
+``errorMessage``), ``{"total", "instances"}``.
+
+Read at its harshest, as the V2 route is:
+- ``minPlanTime`` / ``maxPlanTime`` are strict bounds, on the plan time or (``filter_field``) the
+  start time; one request may span at most ``max_span_days`` (7 by the SDK's docstring; a
+  third-party summary says 3, so a test can set that);
+- ``offset`` is a page index or a row offset (``offset_mode``), ``limit`` 1 to 1000;
+- ``jobName`` alone matches every job whose name *contains* it; ``preciseQuery=true`` makes it
+  exact. Query names other than the documented camelCase ones are ignored, as a gateway does;
+- rows of all jobs come newest plan time first, ties by instance ID, across jobs;
+- ``errorMessage`` is sent for failed runs only (``fail``, ``running-exception``).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from dlf_simulator.api import (
+    DAY_MS,
+    BadRequestError,
+    Reply,
+    _int,
+    _iso,
+    _paging,
+    parse_params,
+)
+from dlf_simulator.dataset import INSTANCE_TYPES, STATUSES, Dataset, Instance, InstanceQuery, select
+from dlf_simulator.v1 import job_nodes
+
+#: V2 wire name -> V1 wire name (``JobInstance.attribute_map`` of huaweicloudsdkdgc).
+CAMEL = {
+    "job_name": "jobName",
+    "job_id": "jobId",
+    "job_instance_name": "jobInstanceName",
+    "status": "status",
+    "plan_time": "planTime",
+    "start_time": "startTime",
+    "end_time": "endTime",
+    "execute_time": "executeTime",
+    "instance_id": "instanceId",
+    "submit_time": "submitTime",
+    "instance_type": "instanceType",
+    "force_success": "forceSuccess",
+    "ignore_success": "ignoreSuccess",
+    "version": "version",
+}
+FAILED = frozenset({"fail", "running-exception"})
+
+_cache_lock = threading.Lock()
+# One listing's matches, kept while its pages are read: (dataset id, generation, query) -> rows.
+_cache: dict[tuple[Any, ...], list[tuple[int, int, str]]] = {}
+
+
+def error_message(dataset: Dataset, workspace: str, instance: Instance) -> str | None:
+    """The failure message of a failed run, naming the node that failed (the one its node runs
+    on the V1 ``ShowJobInstance`` route show failing); None for the others."""
+    if instance.status not in FAILED:
+        return None
+    nodes = job_nodes(dataset, workspace, instance.job_name) or (("run", "Shell"),)
+    name, node_type = nodes[instance.instance_id % len(nodes)]
+    verb = "failed" if instance.status == "fail" else "hit an exception"
+    return (
+        f"Node {name} ({node_type}) {verb}: the script exited with code 1 (instance {instance.instance_id})."
+    )
+
+
+def v1_row(dataset: Dataset, workspace: str, instance: Instance) -> dict[str, Any]:
+    row = {CAMEL[key]: value for key, value in instance.to_api().items()}
+    message = error_message(dataset, workspace, instance)
+    if message is not None:
+        row["errorMessage"] = message
+    return row
+
+
+def list_job_instances(
+    dataset: Dataset,
+    workspace: str,
+    raw_query: str,
+    *,
+    now_ms: int,
+    offset_mode: str,
+    filter_field: str,
+    max_span_days: float,
+) -> Reply:
+    params = parse_params(raw_query)
+    midnight = now_ms - now_ms % DAY_MS
+    min_time = _int(params, "minPlanTime", midnight)
+    max_time = _int(params, "maxPlanTime", now_ms)
+    if max_time - min_time > max_span_days * DAY_MS:
+        raise BadRequestError(
+            "The time range between minPlanTime and maxPlanTime cannot exceed "
+            f"{max_span_days:g} days: {_iso(min_time)} .. {_iso(max_time)}."
+        )
+    limit, start_row = _paging(params, 1000, offset_mode)
+    status = params.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise BadRequestError(f"The parameter status is invalid: {status!r}.")
+    instance_type = _int(params, "instanceType", -1) if "instanceType" in params else None
+    if instance_type is not None and instance_type not in INSTANCE_TYPES:
+        raise BadRequestError(f"The parameter instanceType is invalid: {instance_type}.")
+    precise = params.get("preciseQuery", "false").lower() == "true"
+    query = InstanceQuery(
+        min_time=min_time,
+        max_time=max_time,
+        limit=10**9,
+        first_row=0,
+        field=filter_field,
+        status=status,
+        instance_type=instance_type,
+    )
+    matches = _matches(dataset, workspace, query, params.get("jobName") or None, precise)
+    page = matches[start_row : start_row + limit]
+    with dataset.lock:
+        rows = []
+        for _, instance_id, job_name in page:
+            table = dataset.table(workspace, job_name)
+            index = -1 if table is None else table.find(instance_id)
+            if table is not None and index >= 0:
+                rows.append(v1_row(dataset, workspace, table.row(index)))
+    return Reply(200, {"total": len(matches), "instances": rows})
+
+
+def _matches(
+    dataset: Dataset, workspace: str, query: InstanceQuery, job_name: str | None, precise: bool
+) -> list[tuple[int, int, str]]:
+    """Every match of the listing, newest first, as (plan time, instance ID, job); cached per generation
+    of the dataset, so that reading a listing's pages does not sort it again for each."""
+    key = (id(dataset), dataset.generation(), workspace, query, job_name, precise)
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    found: list[tuple[int, int, str]] = []
+    with dataset.lock:
+        for (ws, name), table in dataset.tables.items():
+            if ws != workspace or not _name_matches(name, job_name, precise):
+                continue
+            _, indices = select(table, query)
+            found.extend((table.plan[i], table.iid[i], name) for i in indices)
+    found.sort(reverse=True)
+    with _cache_lock:
+        if len(_cache) > 64:
+            _cache.clear()
+        _cache[key] = found
+    return found
+
+
+def _name_matches(name: str, wanted: str | None, precise: bool) -> bool:
+    if wanted is None:
+        return True
+    return name == wanted if precise else wanted in name
