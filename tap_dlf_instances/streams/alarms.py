@@ -6,8 +6,8 @@ the sync started, at most one month each: the API defaults to the last hour when
 missing, so both are always sent. A window ``[a, b)`` is asked for as ``start_time = a - 1,
 end_time = b`` (the bounds are taken to be strict, as the instances API's are; a server reading
 them as inclusive only sends an edge row twice, which is dropped). Inside a window the tap pages
-with ``offset``/``limit`` as for instances: the same paginator, pacing, authentication, retries,
-checks of hostile bodies and of ``total``. ``offset`` is read as the ``offset_mode`` setting says,
+with ``offset``/``limit`` as for instances: the same paginator, pages in parallel once ``total``
+is known, pacing, authentication, retries, checks of hostile bodies and of ``total``. ``offset`` is read as the ``offset_mode`` setting says,
 and in ``auto`` it is learnt for this route on its own: the routes have different back ends, and
 the evidence for this one (Huawei's Terraform provider) is a row offset, for instances a page.
 
@@ -29,6 +29,7 @@ from singer_sdk import typing as th
 
 from tap_dlf_instances.api.paging import OffsetPaginator, OffsetReading
 from tap_dlf_instances.api.responses import page_of
+from tap_dlf_instances.api.window_fetch import read_window
 from tap_dlf_instances.job_selection import configured_job_names, in_this_shard
 from tap_dlf_instances.records import RecordShaper
 from tap_dlf_instances.source_fields import SOURCE_PROPERTIES
@@ -200,7 +201,7 @@ class AlarmsStream(WindowedStream):
         emitted = left_out = 0
         for window in self._windows(state):
             self._window, self._window_fell_short = window, False
-            for row in self.request_records({"window": window}):
+            for row in self._rows(window):
                 record = shaper.record(row)
                 if record is None:
                     continue
@@ -227,6 +228,34 @@ class AlarmsStream(WindowedStream):
             f", {left_out} of jobs not configured or of other shards left out" if left_out else "",
             f", {shaper.dropped} rows without their key dropped" if shaper.dropped else "",
         )
+
+    def _rows(self, window: Window) -> Iterator[dict[str, Any]]:
+        """The rows of one window: its first pages in order until ``total`` and the reading of
+        ``offset`` are known, then the rest in parallel (api/window_fetch.py, as for instances;
+        the SDK's ``request_records`` fetches one page after the other)."""
+        context: Context = {"window": window}
+        send = self.request_decorator(self._request)
+
+        def fetch_page(offset: int) -> tuple[requests.Response, list[dict[str, Any]]]:
+            response = send(self.prepared_request(context, offset), context)
+            return response, list(self.parse_response(response))
+
+        def on_reread() -> None:
+            self.log(
+                "Alarms, window %s: the listing changed while its pages were read in parallel; "
+                "reading it again in order.",
+                window,
+            )
+
+        self._run.prepare_for_threads()
+        for rows in read_window(
+            fetch_page,
+            self.get_new_paginator,
+            pool=self._run.services.page_pool,
+            ahead=self.settings.max_workers,
+            on_reread=on_reread,
+        ):
+            yield from rows
 
     def _wanted_jobs(self) -> Callable[[str], bool]:
         """Which jobs' alarms this run emits. The API lists the whole workspace's; like the other
