@@ -23,6 +23,7 @@ class RunSummary:
     mismatched_windows: int = 0  # ``total`` and the pages disagreed
     rows_dropped: int = 0  # rows without an integer ``instance_id`` or ``plan_time``
     jobs_missing: int = 0  # DLF.0100
+    unchanged: int = 0  # final rows read again that the target holds (state/unchanged.py)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, **counts: int) -> None:
@@ -37,7 +38,8 @@ class RunSummary:
     def line(self) -> str:
         return (
             f"Instances summary: {self.jobs_read} jobs read, {self.instances} instances emitted, "
-            f"{self.windows} windows, {self.requests} requests; anomalies: "
+            f"{self.windows} windows, {self.requests} requests, {self.unchanged} read again "
+            "unchanged and not emitted; anomalies: "
             f"{self.mismatched_windows} windows where total and pages disagreed, "
             f"{self.rows_dropped} rows dropped, {self.jobs_missing} jobs missing."
         )

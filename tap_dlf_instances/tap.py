@@ -6,6 +6,7 @@ import contextlib
 import difflib
 import io
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
@@ -19,7 +20,7 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
 from tap_dlf_instances import scrubbing
 from tap_dlf_instances.api.services import RunServices
-from tap_dlf_instances.api.v1_client import JobDetailReader
+from tap_dlf_instances.api.v1_client import JobDetailReader, WorkspaceListingReader
 from tap_dlf_instances.config.checks import (
     check_stream_maps_shape,
     one_line,
@@ -174,15 +175,24 @@ class TapDLFInstances(Tap):
     def instance_job_names(self) -> list[str]:
         """Names whose instances this run reads: configured or discovered batch jobs, the
         configured real-time sub-jobs, then only this shard's share."""
+        return [name for name in self._job_names_and_sub_jobs[0] if in_this_shard(name, self.settings)]
+
+    @property
+    def sub_job_names(self) -> frozenset[str]:
+        """The real-time sub-jobs among ``instance_job_names`` (configured or found with ShowJob)."""
+        return self._job_names_and_sub_jobs[1]
+
+    @cached_property
+    def _job_names_and_sub_jobs(self) -> tuple[list[str], frozenset[str]]:
         settings = self.settings
+        sub_jobs = configured_sub_jobs(settings)
         if settings.job_names is not None:
             names = list(settings.job_names)
         else:
             jobs = self.workspace_jobs()
             names = [job["name"] for job in jobs if job.get("job_type") != "REAL_TIME"]
-            names += self._discovered_sub_jobs(jobs)
-        names += configured_sub_jobs(settings)
-        return [name for name in dict.fromkeys(names) if in_this_shard(name, settings)]
+            sub_jobs = self._discovered_sub_jobs(jobs) + sub_jobs
+        return list(dict.fromkeys(names + sub_jobs)), frozenset(sub_jobs)
 
     def discover_streams(self) -> list[Stream]:
         return [
@@ -248,6 +258,11 @@ class TapDLFInstances(Tap):
                 listed = self._patch_listing = (since, stream.list_runs(since))
                 self.logger.info("Found %d PatchData runs to look at.", len(listed[1]))
             return listed[1]
+
+    def workspace_listing_reader(self, *, on_request: Callable[[], None]) -> WorkspaceListingReader:
+        """The reader of the workspace-wide listing (DLF V1 ListJobInstances) for the instances
+        stream; ``on_request`` hears of each request it sends."""
+        return WorkspaceListingReader(self, run=self, on_request=on_request)
 
     def running_patch_runs(self) -> list[dict[str, Any]]:
         """The PatchData runs the API lists as RUNNING (a first sync's only look at them)."""

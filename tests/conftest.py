@@ -90,6 +90,11 @@ def run_tap(
     """Run the tap's CLI in a subprocess with ``config`` (and ``state``) written to files."""
     run_dir = Path(tmp_path)
     run_dir.mkdir(parents=True, exist_ok=True)
+    listing = os.environ.get("DLF_TEST_INSTANCE_LISTING")
+    if listing and "instance_listing" not in config:
+        # The suite's second mode (scripts/test.sh): the simulator serves the workspace listing,
+        # so `auto` reads with it; this runs the same tests per job.
+        config = {**config, "instance_listing": listing}
     index = len(list(run_dir.glob("config-*.json")))
     config_file = run_dir / f"config-{index}.json"
     config_file.write_text(json.dumps(config))

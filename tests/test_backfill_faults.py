@@ -86,9 +86,17 @@ def reaches_end_date(watermark: int, config: dict[str, Any]) -> bool:
     return end_ms - 3 * 60_000 <= watermark <= end_ms
 
 
-def clean_pages(sim: SimulatedDLF, config: dict[str, Any]) -> int:
-    """The instances requests a fault-free backfill makes: its windows' pages, none more."""
+def clean_pages(sim: SimulatedDLF, config: dict[str, Any], listing: str) -> int:
+    """The instances requests a fault-free backfill makes: its windows' pages, none more. Per
+    job, each job's windows; listed, the windows of the whole workspace (7 days less a ms)."""
     start_ms, end_ms = bounds(config)
+    if listing == "workspace":
+        windows = plan_windows(start_ms, end_ms, 7 * 86_400_000 - 1)
+        rows_of = [
+            sum(len(sim.dataset.expected(job, w.min_plan_time, w.max_plan_time)) for job in job_names())
+            for w in windows
+        ]
+        return sum(max(1, math.ceil(rows / PAGE_SIZE)) for rows in rows_of)
     pages = 0
     for job in job_names():
         for window in plan_windows(start_ms, end_ms, window_width_ms(WINDOW_DAYS)):
@@ -97,8 +105,10 @@ def clean_pages(sim: SimulatedDLF, config: dict[str, Any]) -> int:
     return pages
 
 
-def test_a_backfill_through_mixed_faults_delivers_everything_with_one_retry_per_fault(backfill, tap):
+@pytest.mark.parametrize("listing", ["per_job", "workspace"])
+def test_a_backfill_through_mixed_faults_delivers_everything_with_one_retry_per_fault(backfill, tap, listing):
     sim, config = backfill
+    config["instance_listing"] = listing
     sim.set_faults(MIXED_FAULTS)
 
     run = tap(config)
@@ -121,7 +131,8 @@ def test_a_backfill_through_mixed_faults_delivers_everything_with_one_retry_per_
     assert rules[1]["applied"] > 0
     assert rules[2]["applied"] == 1
     # Bounded: each fault cost exactly one more request, and each page was fetched once.
-    assert stats["requests_per_route"]["instances"] == clean_pages(sim, config) + applied
+    route = "instances" if listing == "per_job" else "v1_instances"
+    assert stats["requests_per_route"][route] == clean_pages(sim, config, listing) + applied
     assert run.stderr.count("Retrying instances") == applied
 
 
@@ -130,7 +141,7 @@ def test_a_fault_that_never_clears_stops_the_run_with_the_state_of_what_was_comp
     broken = "bulk_job_0002"
     sim.set_faults([{"kind": "status", "status": 503, "times": None, "path_contains": broken}])
 
-    run = tap({**config, "max_retries": 2})
+    run = tap({**config, "max_retries": 2, "instance_listing": "per_job"})  # a job's own route
 
     assert run.returncode != 0
     assert "Traceback" not in run.stderr, run.stderr[-3000:]

@@ -32,6 +32,9 @@ def config_for(sim: SimulatedDLF, **extra: Any) -> dict[str, Any]:
         "page_size": 50,
         "max_requests_per_second": 500,
         "max_retries": 1,
+        # Faults aimed at one job's own route: read per job (tests/test_instance_listing.py has
+        # the same hostile bodies on the workspace listing's route).
+        "instance_listing": "per_job",
         **extra,
     }
 
@@ -221,7 +224,8 @@ def test_a_clean_run_ends_with_one_info_summary(make_sim, tap):
     assert "INFO" in line
     requests = sim.stats()["requests_per_route"]["instances"]
     assert (
-        f"2 jobs read, {len(run.instances)} instances emitted, 4 windows, {requests} requests; "
+        f"2 jobs read, {len(run.instances)} instances emitted, 4 windows, {requests} requests, "
+        "0 read again unchanged and not emitted; "
         "anomalies: 0 windows where total and pages disagreed, 0 rows dropped, 0 jobs missing." in line
     )
 

@@ -101,6 +101,8 @@ def small_config(sim: SimulatedDLF, auth: str = "aksk", **extra: Any) -> dict[st
         "job_names": [job],
         "start_date": (datetime.now(UTC) - timedelta(days=3)).isoformat(),
         "max_requests_per_second": 100,
+        # The V2 route of one job; the workspace listing's own (redirect) is tested below.
+        "instance_listing": "per_job",
         **extra,
     }
 
@@ -129,6 +131,32 @@ def test_an_api_redirect_to_another_host_is_not_followed(make_sim, tap, recorder
     assert "`api_url`" in line
     assert str(status) in line
     assert recorder.received == []  # no request at all: no token, no security token, no signature
+
+
+@pytest.mark.parametrize("listing", ["workspace", "auto"])
+def test_a_redirect_of_the_workspace_listing_is_not_followed(make_sim, tap, recorder, listing):
+    sim = make_sim(rate_limit_per_user=None)
+    sim.set_faults(
+        [
+            {
+                "kind": "redirect",
+                "status": 302,
+                "location": f"{recorder.url}/steal",
+                "path_contains": "jobs/instances/detail",
+                "times": None,
+            }
+        ]
+    )
+    run = tap(small_config(sim, "aksk", instance_listing=listing))
+    if listing == "workspace":
+        line = one_error(run)
+        assert "`v1_api_url`" in line
+        assert "302" in line
+    else:  # read per job instead, the redirect named
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "Instances are read per job: the workspace listing could not be read" in run.stderr
+        assert run.instances
+    assert recorder.received == []  # no request at all: no signature
 
 
 def test_an_iam_login_redirect_is_not_followed_and_the_password_stays_home(make_sim, tap, recorder):

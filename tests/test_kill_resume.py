@@ -155,13 +155,18 @@ def assert_last_state_is_latest(
     assert len(left_out) <= 1, f"the last STATE leaves out completed windows: {left_out}"
 
 
-@pytest.fixture
+@pytest.fixture(params=["per_job", "workspace"])
 def backfill(
-    make_sim: Callable[..., SimulatedDLF],
+    make_sim: Callable[..., SimulatedDLF], request: pytest.FixtureRequest
 ) -> tuple[dict[str, Any], dict[str, dict[int, int]]]:
-    """A tap config for a 24,000-instance backfill of a simulator, and job -> {id: plan_time}."""
+    """A tap config for a 24,000-instance backfill of a simulator, and job -> {id: plan_time};
+    read per job, or with the workspace listing (fewer requests: slower ones keep the run long
+    enough to be killed in the middle)."""
+    listing = request.param
     sim = make_sim(
-        bulk_dataset(jobs=JOBS, instances_per_job=INSTANCES_PER_JOB), rate_limit_per_user=None, latency_ms=120
+        bulk_dataset(jobs=JOBS, instances_per_job=INSTANCES_PER_JOB),
+        rate_limit_per_user=None,
+        latency_ms=120 if listing == "per_job" else 400,
     )
     end = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
     start = end - timedelta(minutes=5 * INSTANCES_PER_JOB + 60)
@@ -173,6 +178,7 @@ def backfill(
         "page_size": PAGE_SIZE,
         "max_requests_per_second": 1000,
         "max_workers": 4,
+        "instance_listing": listing,
     }
     start_ms, end_ms = to_ms(start), to_ms(end)
     expected = {

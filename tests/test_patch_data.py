@@ -42,15 +42,22 @@ def config_of(sim: SimulatedDLF, jobs: list[str], **extra: Any) -> dict[str, Any
 
 
 def instance_requests(sim: SimulatedDLF) -> list[tuple[str, int, int]]:
-    """(job, first plan time asked for, end) of every instances request the simulator saw."""
+    """(job, first plan time asked for, end) of every instances request the simulator saw; the
+    job is ``*`` for a request of the workspace listing (every job)."""
     found = []
     for request in sim.request_log():
-        if request["route"] != "instances":
-            continue
         query = {k: v[0] for k, v in parse_qs(request["query"]).items()}
-        job = unquote(request["path"]).split("/")[5]
-        found.append((job, int(query["min_plan_time"]) + 1, int(query["max_plan_time"])))
+        if request["route"] == "v1_instances":
+            found.append(("*", int(query["minPlanTime"]) + 1, int(query["maxPlanTime"])))
+        elif request["route"] == "instances":
+            job = unquote(request["path"]).split("/")[5]
+            found.append((job, int(query["min_plan_time"]) + 1, int(query["max_plan_time"])))
     return found
+
+
+def listed(run: Any) -> bool:
+    """Whether the run read with the workspace listing (`instance_listing` auto or workspace)."""
+    return "read with the workspace listing" in run.stderr
 
 
 def read_from(bookmark: dict[str, Any]) -> int:
@@ -88,13 +95,16 @@ def test_a_patchdata_run_three_weeks_back_is_read_and_nothing_else_that_old(
     run = patch["run"]
     patch_range = (run["start_date"], run["end_date"] + 1)
     requests = instance_requests(sim)
+    earliest = min(read_from(mark) for mark in before.values())
     for job, start, end in requests:
-        assert start >= read_from(before[job]) or (start, end) == patch_range, (job, start, end)
+        lowest = earliest if job == "*" else read_from(before[job])  # the listing: every job's
+        assert start >= lowest or (start, end) == patch_range, (job, start, end)
     assert sorted(r for r in requests if (r[1], r[2]) == patch_range) == [
         ("daily_sales_report", *patch_range),
         ("hourly_orders_etl", *patch_range),
     ]
-    assert len(requests) == len(jobs) + 2  # one normal window per job, one range per patched job
+    # one normal window per job (or of the listing), one range per patched job, read per job
+    assert len(requests) == (1 if listed(second) else len(jobs)) + 2
     # Read once, and the bookmarks never moved backwards.
     assert len(delivered) == len(second.instances)
     after = second.bookmarks()
@@ -153,9 +163,10 @@ def test_a_weekly_job_catches_an_instance_created_late_before_its_last_one(
     late = sim.add_instance("weekly_report", last - 6 * HOUR, instance_type=2, submit_time=now)
     second = tap(config, state=first.last_state)
     assert second.returncode == 0, second.stderr[-3000:]
-    assert late.instance_id in {row["instance_id"] for row in second.instances}
-    # ... from one lookback before the newest plan time, not from start_date.
-    assert {row["plan_time"] for row in second.instances} == {last - 6 * HOUR, last}
+    assert {row["instance_id"] for row in second.instances} == {late.instance_id}  # what changed
+    # ... read from one lookback before the newest plan time, not from start_date.
+    everything = tap(config | {"emit_unchanged": True}, state=first.last_state)
+    assert {row["plan_time"] for row in everything.instances} == {last - 6 * HOUR, last}
 
 
 @pytest.mark.timeout(300)
@@ -245,7 +256,7 @@ def test_patchdata_naming_jobs_not_read_or_hostile_names_reads_only_the_jobs_syn
     second = tap(config, state=first.last_state)
     assert second.returncode == 0, second.stderr[-3000:]
     requests = instance_requests(sim)
-    assert {job for job, _, _ in requests} == {"hourly_orders_etl"}
+    assert {job for job, _, _ in requests} - {"*"} == {"hourly_orders_etl"}
     assert [(s, e) for _, s, e in requests if s < now - DAY * 2] == [(start, end + 1)]  # once
     assert "Skipped 4 PatchData rows" in second.stderr
     names = {r["name"]: r for r in second.records["patch_data"]}

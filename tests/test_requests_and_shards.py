@@ -22,7 +22,7 @@ def _config(sim, **extra):
 
 def test_requests_are_exactly_the_pages_that_total_calls_for(make_sim, tap):
     sim = make_sim(rate_limit_per_user=None)
-    config = _config(sim, offset_mode="page")
+    config = _config(sim, offset_mode="page", instance_listing="per_job")
     run = tap(config)
     assert run.returncode == 0, run.stderr[-3000:]
 
@@ -42,6 +42,34 @@ def test_requests_are_exactly_the_pages_that_total_calls_for(make_sim, tap):
     assert routes["instances"] == pages
     assert routes["jobs"] == 1
     assert routes["v1_job"] == len(realtime) >= 1
+
+
+def test_the_workspace_listing_costs_exactly_its_pages_and_the_sub_jobs_own(make_sim, tap):
+    sim = make_sim(rate_limit_per_user=None)
+    config = _config(sim, offset_mode="page", instance_listing="workspace")
+    run = tap(config)
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    start = to_ms(datetime.fromisoformat(config["start_date"]))
+    end = to_ms(datetime.fromisoformat(config["end_date"]))
+    everything = sim.dataset.job_names()  # the listing holds every job of the workspace
+    listing_pages = 0
+    for window in plan_windows(start, end, 7 * 86_400_000 - 1):
+        total = sum(
+            len(sim.dataset.expected(job, window.min_plan_time, window.max_plan_time)) for job in everything
+        )
+        listing_pages += max(1, math.ceil(total / 1000))
+    realtime = [job for job in sim.dataset.jobs.values() if job.job_type == "REAL_TIME"]
+    sub_jobs = [name for job in realtime for name in job.sub_job_names()]
+    own_pages = 0  # real-time sub-jobs are read per job
+    for job in sub_jobs:
+        for window in plan_windows(start, end, window_width_ms(30)):
+            total = len(sim.dataset.expected(job, window.min_plan_time, window.max_plan_time))
+            own_pages += max(1, math.ceil(total / 1000))
+    routes = sim.stats()["requests_per_route"]
+    assert routes["v1_instances"] == listing_pages  # the page read to choose the mode is not read again
+    assert routes["instances"] == own_pages
+    assert routes["jobs"] == 1
 
 
 def test_a_status_filter_is_passed_to_the_api(make_sim, tap):

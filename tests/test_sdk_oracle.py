@@ -263,6 +263,7 @@ def test_sdk_client_reads_the_same_instances_as_the_tap(
         "end_date": end.isoformat(),
         "max_requests_per_second": 50,
         "realtime_job_nodes": {REAL_TIME_JOB: list(REAL_TIME_NODES)},
+        "instance_listing": "per_job",  # the V2 route, as this SDK reads it (error_message: null)
     }
     run = tap(config, args=())
     assert run.returncode == 0, run.stderr

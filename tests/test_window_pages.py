@@ -57,6 +57,16 @@ def one_big_job(
     return sim, config, expected
 
 
+#: The simulator's route of each way to read instances (`instance_listing`).
+ROUTES = {"per_job": "instances", "workspace": "v1_instances"}
+
+
+@pytest.fixture(params=list(ROUTES))
+def listing(request: pytest.FixtureRequest) -> str:
+    """Per job, or the workspace listing: a one-job workspace's windows are the same either way."""
+    return str(request.param)
+
+
 def pages_needed(rows: int, *, probed_as_rows: bool) -> int:
     """Requests for one listing: its pages; when `auto` learns the row reading, its probe at
     `offset=1` is one more (it starts a page at the second row)."""
@@ -69,8 +79,10 @@ def pages_needed(rows: int, *, probed_as_rows: bool) -> int:
     ("server_reads", "tap_setting"),
     [("page", "auto"), ("row", "auto"), ("page", "page"), ("row", "row")],
 )
-def test_one_big_window_is_fetched_in_parallel_complete_and_exact(make_sim, tap, server_reads, tap_setting):
-    sim, config, expected = one_big_job(make_sim, offset_mode=server_reads)
+def test_one_big_window_is_fetched_in_parallel_complete_and_exact(
+    make_sim, tap, server_reads, tap_setting, listing
+):
+    sim, config, expected = one_big_job(make_sim, offset_mode=server_reads, instance_listing=listing)
     config["offset_mode"] = tap_setting
 
     began_ms = to_ms(datetime.now(UTC))
@@ -84,15 +96,17 @@ def test_one_big_window_is_fetched_in_parallel_complete_and_exact(make_sim, tap,
     assert "announced" not in run.stderr  # no warning of a listing read the wrong way
     stats = sim.stats()
     probed_as_rows = server_reads == "row" and tap_setting == "auto"
-    assert stats["requests_per_route"]["instances"] == pages_needed(INSTANCES, probed_as_rows=probed_as_rows)
+    assert stats["requests_per_route"][ROUTES[listing]] == pages_needed(
+        INSTANCES, probed_as_rows=probed_as_rows
+    )
     # One window, yet several pages at once: and never more than max_workers.
     assert 1 < stats["peak_in_flight"] <= WORKERS
     # `end_date` is ahead: the watermark is the moment the sync started.
     assert began_ms <= run.bookmarks()[JOB]["replication_key_value"] <= ended_ms
 
 
-def test_parallel_pages_through_faults_deliver_everything_with_one_retry_per_fault(make_sim, tap):
-    sim, config, expected = one_big_job(make_sim, request_timeout=2)
+def test_parallel_pages_through_faults_deliver_everything_with_one_retry_per_fault(make_sim, tap, listing):
+    sim, config, expected = one_big_job(make_sim, request_timeout=2, instance_listing=listing)
     instances = "/instances/"
     sim.set_faults(
         [
@@ -115,7 +129,10 @@ def test_parallel_pages_through_faults_deliver_everything_with_one_retry_per_fau
     stats = sim.stats()
     applied = sum(rule["applied"] for rule in stats["faults"])
     assert set(stats["faults_applied"]) == {"status", "throttle", "drop", "html", "truncated", "slow"}
-    assert stats["requests_per_route"]["instances"] == pages_needed(INSTANCES, probed_as_rows=False) + applied
+    assert (
+        stats["requests_per_route"][ROUTES[listing]]
+        == pages_needed(INSTANCES, probed_as_rows=False) + applied
+    )
     assert run.stderr.count("Retrying instances") == applied
 
 

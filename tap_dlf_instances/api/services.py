@@ -42,6 +42,8 @@ class RunServices:
         self.pacer = RequestPacer(settings.max_requests_per_second)
         #: How the instances and jobs routes read ``offset`` (page or row), learnt once a run.
         self.offset_reading = OffsetReading(settings.offset_mode)
+        #: The same for the workspace-wide V1 listing, another API that may read it otherwise.
+        self.listing_offset_reading = OffsetReading(settings.offset_mode)
         #: Requests in flight at once, whichever thread sends them: ``max_workers``.
         self.request_slots = threading.BoundedSemaphore(settings.max_workers)
         self.page_pool = PagePool(settings.max_workers)

@@ -1,9 +1,10 @@
-"""The DLF V1 API (``v1_api_url``, the ``dayu-dlf`` host): the base of its requests, and
-``ShowJob``, which names a real-time job's nodes (its sub-jobs are ``<job>_<node>``)."""
+"""The DLF V1 API (``v1_api_url``, the ``dayu-dlf`` host): the base of its requests;
+``ShowJob``, which names a real-time job's nodes (its sub-jobs are ``<job>_<node>``); and
+``ListJobInstances``, the workspace-wide listing of instances."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -14,10 +15,13 @@ from singer_sdk.pagination import SinglePagePaginator
 
 from tap_dlf_instances.api.client import DLFStream, JobNotFoundError, path_segment
 from tap_dlf_instances.api.responses import error_fields, parsed_body
+from tap_dlf_instances.api.workspace_listing import listing_page, listing_params
 from tap_dlf_instances.errors import ApiError
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
+
+    from tap_dlf_instances.windows import Window
 
 
 class MalformedNodesError(ValueError):
@@ -53,10 +57,10 @@ class DLFV1Stream(DLFStream):
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
         return {}  # the V1 routes read take no query
 
-    def fetch(self, context: Context) -> requests.Response:
+    def fetch(self, context: Context, page_token: Any = None) -> requests.Response:
         """The one request of ``context``, by the SDK's request path (auth, pacing, retries,
         checks): ``request_records`` would log a METRIC line for each, once per instance here."""
-        request = self.prepared_request(context, None)
+        request = self.prepared_request(context, page_token)
         return self.request_decorator(self._request)(request, context)
 
     def _raise_client_error(self, response: requests.Response) -> None:
@@ -111,3 +115,45 @@ class JobDetailReader(DLFV1Stream):
             return self._names(parsed_body(self.fetch({"job_name": job_name})))
         except JobNotFoundError:
             return None
+
+
+class WorkspaceListingReader(DLFV1Stream):
+    """``ListJobInstances`` (``GET /v1/{project_id}/jobs/instances/detail``): pages of the
+    workspace-wide listing (api/workspace_listing.py), by the SDK's request path, so that its
+    errors name `v1_api_url`. Not a stream of the catalog, a reader: the instances stream asks
+    it for pages."""
+
+    name = "instances_listing"
+    path = "/jobs/instances/detail"
+    schema = th.PropertiesList(th.Property("instance_id", th.IntegerType)).to_dict()
+    rows_key = "instances"
+
+    def __init__(self, *args: Any, on_request: Callable[[], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_request = on_request
+
+    def get_url(self, context: Context | None) -> str:
+        return f"{self.url_base}/jobs/instances/detail"
+
+    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+        return listing_params(
+            (context or {})["window"],
+            limit=self.settings.page_size,
+            offset=next_page_token or 0,
+            filters=self.settings.filters.as_params(),
+        )
+
+    def _request(
+        self, prepared_request: requests.PreparedRequest, context: Context | None
+    ) -> requests.Response:
+        if self._on_request is not None:
+            self._on_request()
+        return super()._request(prepared_request, context)
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        return listing_page(response).rows
+
+    def page(self, window: Window, offset: int) -> tuple[requests.Response, list[dict[str, Any]]]:
+        """The page of the listing at ``offset`` in ``window``: its response and rows."""
+        response = self.fetch({"window": window}, offset)
+        return response, list(self.parse_response(response))

@@ -8,6 +8,7 @@ defaults, minimum and maximum from these tables).
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -44,7 +45,8 @@ NUMBER_SETTINGS: dict[str, Bounds[float]] = {
     "request_timeout": Bounds(60, 1, 3600),
 }
 #: The other settings with a default (a string the schema can show).
-TEXT_DEFAULTS = {"offset_mode": OffsetMode.AUTO.value}
+TEXT_DEFAULTS = {"offset_mode": OffsetMode.AUTO.value, "instance_listing": "auto"}
+Choice = TypeVar("Choice", bound=enum.StrEnum)
 
 
 #: `instance_nodes_days`: optional (no bound by default), so not in NUMBER_SETTINGS.
@@ -150,13 +152,23 @@ def integer(config: Mapping[str, Any], name: str) -> int:
     return value
 
 
-def choice(config: Mapping[str, Any], name: str, choices: type[OffsetMode]) -> OffsetMode:
+def choice(config: Mapping[str, Any], name: str, choices: type[Choice]) -> Choice:
     value = config.get(name) or TEXT_DEFAULTS[name]
     try:
         return choices(value)
     except ValueError:
         allowed = ", ".join(choice.value for choice in choices)
         raise ConfigError(f"Setting `{name}` must be one of {allowed}, got {value!r}.") from None
+
+
+def flag(config: Mapping[str, Any], name: str) -> bool:
+    """A true/false setting, false when unset; "true" and "false" as text too (environment)."""
+    value = config.get(name, False)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise ConfigError(f"Setting `{name}` must be true or false, got {value!r:.100}.")
+    return value
 
 
 def text_list(config: Mapping[str, Any], name: str) -> tuple[str, ...] | None:

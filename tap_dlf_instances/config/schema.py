@@ -130,6 +130,23 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="How the API reads `offset`: page index, row offset, or auto-detect (default).",
     ),
     th.Property(
+        "instance_listing",
+        th.StringType,
+        allowed_values=["auto", "workspace", "per_job"],
+        default=TEXT_DEFAULTS["instance_listing"],
+        description="How instances are read: `workspace`, one DLF V1 listing of every job's instances "
+        "(requests follow the rows read, not the number of jobs; needs `v1_api_url`); `per_job`, one "
+        "V2 listing per job and window; `auto` (default), the workspace listing when it answers and "
+        "costs fewer requests, else per job.",
+    ),
+    th.Property(
+        "emit_unchanged",
+        th.BooleanType,
+        description="Emit again every instance read in the lookback. Default false: an instance that "
+        "was final before the previous sync began is not emitted again, unless a `force_success` or "
+        "`ignore_success` flag flipped on it later (which only this setting catches).",
+    ),
+    th.Property(
         "status",
         th.StringType,
         allowed_values=list(INSTANCE_STATUSES),
@@ -190,6 +207,7 @@ DEFAULTS_WHEN_UNSET = {
     "realtime_job_nodes": "found with ShowJob",
     "start_date": "00:00 UTC, 30 days before the sync",
     "end_date": "the sync's start",
+    "emit_unchanged": "false",
     "status": "no filter",
     "instance_type": "no filter",
     "force_success": "no filter",

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tap_dlf_instances.api.paging import OffsetMode
+from tap_dlf_instances.api.workspace_listing import InstanceListing
 from tap_dlf_instances.auth.credentials import (
     AkSkCredentials,
     Credentials,
@@ -21,6 +22,7 @@ from tap_dlf_instances.config.readers import (
     INSTANCE_NODES_DAYS,
     choice,
     date_time,
+    flag,
     integer,
     number,
     optional_text,
@@ -108,6 +110,10 @@ class Settings:
     v1_api_url: str | None = None
     #: Node runs only of instances planned this long before the sync started; None: of all.
     instance_nodes_age: timedelta | None = None
+    #: How the instances are read: the workspace-wide V1 listing, per job, or chosen per run.
+    instance_listing: InstanceListing = InstanceListing.AUTO
+    #: Emit again every instance read in the lookback, unchanged final ones too.
+    emit_unchanged: bool = False
 
     def plain_http_urls(self) -> list[str]:
         """Settings whose URL sends credentials unencrypted to a host beyond this machine."""
@@ -187,6 +193,8 @@ def parse_settings(config: Mapping[str, Any], *, now: datetime | None = None) ->
         ca_bundle=_ca_bundle(config),
         v1_api_url=v1_api_url.rstrip("/") if v1_api_url else None,
         instance_nodes_age=_instance_nodes_age(config),
+        instance_listing=choice(config, "instance_listing", InstanceListing),
+        emit_unchanged=flag(config, "emit_unchanged"),
     )
 
 

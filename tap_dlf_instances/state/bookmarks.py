@@ -8,6 +8,9 @@ A job's bookmark holds two plan times (ms):
   window whose pages fell short of its ``total`` (rows may have been missed), or absent.
 
 - ``newest_plan_time``: the latest plan time of an instance read for the job, in any sync.
+- ``read``: ``[from, to, at]``, plan times ``[from, to)`` that the sync started at ``at`` read
+  in full, one window after the other; what decides which rows need not be emitted again
+  (``state/unchanged.py``).
 
 The next sync reads from ``min(min(watermark, newest_plan_time) - lookback, open_since)`` (never
 before ``start_date``; ``newest_plan_time`` counts only within 30 days of the watermark), so instances still running at the last sync are read again with their
@@ -36,6 +39,7 @@ from tap_dlf_instances.windows import Window
 REPLICATION_KEY = "plan_time"
 OPEN_SINCE_KEY = "open_since"
 NEWEST_KEY = "newest_plan_time"
+READ_KEY = "read"
 #: How far before the watermark the newest plan time may pull the start: a weekly job, or one that
 #: stopped days ago, costs one more window at most; a job dormant for months is not re-read from
 #: its last instance at every sync (PatchData runs of it are still caught by their ranges).
@@ -51,10 +55,28 @@ def is_open(status: object) -> bool:
 
 
 @dataclass(frozen=True)
+class ReadClaim:
+    """Every instance planned in ``[start, end)`` was read by the sync that started at ``at``."""
+
+    start: int
+    end: int
+    at: int
+
+    @classmethod
+    def from_state(cls, value: object) -> ReadClaim | None:
+        if isinstance(value, list) and len(value) == 3 and all(_is_int(v) for v in value):
+            start, end, at = value
+            if start < end:
+                return cls(start, end, at)
+        return None
+
+
+@dataclass(frozen=True)
 class Bookmark:
     watermark: int | None = None
     open_since: int | None = None
     newest: int | None = None  # the latest plan time read for the job
+    read: ReadClaim | None = None
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any] | None) -> Bookmark:
@@ -68,6 +90,7 @@ class Bookmark:
             watermark=watermark if _is_int(watermark) else None,
             open_since=open_since if _is_int(open_since) else None,
             newest=newest if _is_int(newest) else None,
+            read=ReadClaim.from_state(state.get(READ_KEY)),
         )
 
     def write_to(self, state: dict[str, Any]) -> None:
@@ -79,6 +102,8 @@ class Bookmark:
             state[OPEN_SINCE_KEY] = self.open_since
         if self.newest is not None:
             state[NEWEST_KEY] = self.newest
+        if self.read is not None:
+            state[READ_KEY] = [self.read.start, self.read.end, self.read.at]
 
 
 def _is_int(value: object) -> bool:
@@ -114,6 +139,7 @@ def after_window(
     sync_started_ms: int,
     previous: Bookmark | None = None,
     newest: int | None = None,
+    read: ReadClaim | None = None,
 ) -> Bookmark:
     """The bookmark once ``window`` (and every earlier one of this sync) is fully emitted.
 
@@ -125,7 +151,8 @@ def after_window(
     ``previous`` is the bookmark the sync started from: its watermark is kept when this window
     ends before it (a re-read of older plan times says nothing new about what is complete), and
     so is its ``open_since`` while this sync has not yet read the window that holds it again.
-    ``newest`` is the latest plan time this sync read for the job so far.
+    ``newest`` is the latest plan time this sync read for the job so far; ``read`` what this
+    sync read in full so far, which replaces the previous sync's claim (kept when None).
     """
     progress = min(window.end, sync_started_ms)
     before = previous or Bookmark()
@@ -138,6 +165,7 @@ def after_window(
         watermark=watermark,
         open_since=min(*opens, watermark) if opens else None,
         newest=max(newest_known) if newest_known else None,
+        read=read or before.read,
     )
 
 
@@ -156,10 +184,14 @@ def pulled_back(bookmark: Bookmark, *, sync_started_ms: int) -> Bookmark:
       nothing after ``start_date`` is known to be complete: the watermark is dropped and the
       job read again from ``start_date``. Duplicates (upserted on the key), never a loss.
     - ``open_since`` in the future is pulled back to the sync start (harmless, but a sane state).
+    - ``read`` made after the sync start is dropped.
     """
     watermark, open_since = bookmark.watermark, bookmark.open_since
     if watermark is not None and watermark > sync_started_ms:
         watermark = sync_started_ms if watermark - sync_started_ms <= CLOCK_SKEW_MS else None
     if open_since is not None and open_since > sync_started_ms:
         open_since = sync_started_ms
-    return Bookmark(watermark=watermark, open_since=open_since, newest=bookmark.newest)
+    # A claim of a read made "after" this sync started was written by a clock ahead, or by hand:
+    # it cannot tell what a target holds, so it is dropped (rows are emitted again, never lost).
+    read = bookmark.read if bookmark.read is None or bookmark.read.at <= sync_started_ms else None
+    return Bookmark(watermark=watermark, open_since=open_since, newest=bookmark.newest, read=read)

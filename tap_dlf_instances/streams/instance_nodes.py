@@ -167,16 +167,16 @@ class InstanceNodesStream(DLFV1Stream):
             return []
         return [{"job_name": job_name, "instance_id": instance_id, "ended": ended}]
 
-    def prefetch(self, job_name: str, rows: list[dict[str, Any]]) -> None:
+    def prefetch(self, records: list[dict[str, Any]]) -> None:
         """Fetch the node runs of a page's due instances in parallel, before the SDK syncs this
         child record by record: one request after the other would leave the rate limit mostly
         unused against an API that takes 100 ms or more to answer. The tap's page pool runs
         them (``max_workers`` in flight, paced, the same request path); ``get_records`` takes
         the answers from here in the records' order."""
         contexts: dict[tuple[str, int], Context] = {}
-        for row in rows:
-            for context in self.contexts_for({**row, "job_name": job_name}):
-                key = (job_name, context["instance_id"])
+        for record in records:
+            for context in self.contexts_for(record):
+                key = (context["job_name"], context["instance_id"])
                 if key not in self._ready:
                     contexts.setdefault(key, context)
         if len(contexts) < 2:  # nothing to overlap: fetched when its record comes
