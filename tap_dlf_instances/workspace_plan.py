@@ -16,6 +16,12 @@ from collections.abc import Sequence
 from tap_dlf_instances.windows import DAY_MS
 
 SPREAD_MS = DAY_MS
+#: The most rows a listing window is planned to hold: a window's instance IDs (and the previous
+#: window's) are kept to drop repeats, so a workspace of thousands of jobs reads narrower windows
+#: (for the same pages) rather than holding a week of every job in memory.
+MAX_WINDOW_ROWS = 200_000
+#: The narrowest window it plans for that.
+MIN_WINDOW_MS = 3_600_000
 
 
 def common_start(starts: Sequence[int]) -> int:
@@ -37,3 +43,11 @@ def listing_is_cheaper(*, total: int | None, page_size: int, jobs: int, share: f
     pages = max(1, math.ceil((total or 0) / page_size))
     per_job = max(jobs, math.ceil((total or 0) * share / page_size))
     return pages <= per_job
+
+
+def narrower_width(width: int, total: int | None) -> int | None:
+    """The width of windows of at most ``MAX_WINDOW_ROWS`` rows, when a window of ``width``
+    holds ``total``; None when it is fine as it is."""
+    if total is None or total <= MAX_WINDOW_ROWS:
+        return None
+    return max(MIN_WINDOW_MS, width * MAX_WINDOW_ROWS // total)

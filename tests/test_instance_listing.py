@@ -18,7 +18,7 @@ from tap_dlf_instances.api.workspace_listing import snake_rows
 from tap_dlf_instances.state.bookmarks import Bookmark, ReadClaim, after_window, pulled_back
 from tap_dlf_instances.state.unchanged import SKEW_MARGIN_MS, already_emitted
 from tap_dlf_instances.windows import Window
-from tap_dlf_instances.workspace_plan import before, common_start
+from tap_dlf_instances.workspace_plan import MAX_WINDOW_ROWS, before, common_start, narrower_width
 
 DAY_MS = 86_400_000
 
@@ -433,3 +433,12 @@ def test_a_claim_moves_with_the_windows_and_one_from_the_future_is_dropped() -> 
     assert Bookmark.from_state(state).read == moved.read
     assert pulled_back(Bookmark(read=ReadClaim(0, 10, 6_000)), sync_started_ms=5_000).read is None
     assert pulled_back(Bookmark(read=old), sync_started_ms=5_000).read == old
+
+
+def test_a_window_of_more_rows_than_the_tap_keeps_ids_of_is_narrowed() -> None:
+    assert narrower_width(7 * DAY_MS, 1_000) is None
+    assert narrower_width(7 * DAY_MS, None) is None
+    narrowed = narrower_width(7 * DAY_MS, 840_000)  # a week of 5,000 hourly jobs
+    assert narrowed is not None
+    assert narrowed * 840_000 // (7 * DAY_MS) <= MAX_WINDOW_ROWS
+    assert narrower_width(7 * DAY_MS, 10**12) == 3_600_000  # never below an hour

@@ -52,7 +52,7 @@ FAILED = frozenset({"fail", "running-exception"})
 
 _cache_lock = threading.Lock()
 # One listing's matches, kept while its pages are read: (dataset id, generation, query) -> rows.
-_cache: dict[tuple[Any, ...], list[tuple[int, int, str]]] = {}
+_cache: dict[tuple[Any, ...], list[tuple[int, int, str, int]]] = {}
 
 
 def error_message(dataset: Dataset, workspace: str, instance: Instance) -> str | None:
@@ -112,35 +112,34 @@ def list_job_instances(
         status=status,
         instance_type=instance_type,
     )
-    matches = _matches(dataset, workspace, query, params.get("jobName") or None, precise)
-    page = matches[start_row : start_row + limit]
-    with dataset.lock:
+    with dataset.lock:  # the cached matches' row indices hold while nothing changes
+        matches = _matches(dataset, workspace, query, params.get("jobName") or None, precise)
+        page = matches[start_row : start_row + limit]
         rows = []
-        for _, instance_id, job_name in page:
+        for _, _, job_name, index in page:  # row indices hold: the cache is per generation
             table = dataset.table(workspace, job_name)
-            index = -1 if table is None else table.find(instance_id)
-            if table is not None and index >= 0:
+            if table is not None and index < len(table):
                 rows.append(v1_row(dataset, workspace, table.row(index)))
     return Reply(200, {"total": len(matches), "instances": rows})
 
 
 def _matches(
     dataset: Dataset, workspace: str, query: InstanceQuery, job_name: str | None, precise: bool
-) -> list[tuple[int, int, str]]:
-    """Every match of the listing, newest first, as (plan time, instance ID, job); cached per generation
+) -> list[tuple[int, int, str, int]]:
+    """Every match of the listing, newest first, as (plan time, instance ID, job, row index); cached per generation
     of the dataset, so that reading a listing's pages does not sort it again for each."""
     key = (id(dataset), dataset.generation(), workspace, query, job_name, precise)
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None:
         return cached
-    found: list[tuple[int, int, str]] = []
+    found: list[tuple[int, int, str, int]] = []
     with dataset.lock:
         for (ws, name), table in dataset.tables.items():
             if ws != workspace or not _name_matches(name, job_name, precise):
                 continue
             _, indices = select(table, query)
-            found.extend((table.plan[i], table.iid[i], name) for i in indices)
+            found.extend((table.plan[i], table.iid[i], name, i) for i in indices)
     found.sort(reverse=True)
     with _cache_lock:
         if len(_cache) > 64:

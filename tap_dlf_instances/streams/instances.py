@@ -40,7 +40,7 @@ from tap_dlf_instances.streams.sdk_speedups import PerRecordSpeedups
 from tap_dlf_instances.streams.windowed import WindowedStream
 from tap_dlf_instances.summary import RunSummary
 from tap_dlf_instances.windows import Window, format_ms, plan_windows, to_ms, window_width_ms
-from tap_dlf_instances.workspace_plan import before, common_start, listing_is_cheaper
+from tap_dlf_instances.workspace_plan import before, common_start, listing_is_cheaper, narrower_width
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -412,6 +412,11 @@ class InstancesStream(PerRecordSpeedups, WindowedStream):
                     f"would cost more: {total} instances of the workspace in its first window, more "
                     f"pages than the {len(jobs)} jobs' own requests"
                 )
+            narrowed = narrower_width(first.end - first.start, total)
+            if narrowed is not None:
+                # A window of more rows than the tap keeps IDs of: narrower windows, the same
+                # pages; the page read here belongs to the wider one and is not used.
+                return ListingPlan(frozenset(jobs), list(plan_windows(start, self.end_ms, narrowed))), None
             self._probe = (first, response, rows)
             return ListingPlan(frozenset(jobs), windows), None
         raise AssertionError("unreachable: the last span is not retried")  # pragma: no cover
