@@ -137,6 +137,9 @@ def test_the_next_sync_emits_what_changed_and_emit_unchanged_emits_all(
 
 def record(**fields: Any) -> dict[str, Any]:
     base = {
+        "instance_id": 1,
+        "force_success": False,
+        "ignore_success": False,
         "status": "success",
         "plan_time": 1_000,
         "start_time": 2_000,
@@ -157,6 +160,12 @@ def test_a_final_row_the_previous_sync_read_final_is_not_emitted_again() -> None
     assert not already_emitted(held, record(plan_time=5_000, start_time=5_001))  # outside the read
     assert not already_emitted(held, record(start_time=6_000))  # started outside it
     assert not already_emitted(Bookmark(open_since=1_000, read=held.read), record())  # seen open
+    # a failed run: held only while it stays failed with the same flags
+    failed = Bookmark(read=ReadClaim(0, 5_000, at, {7: 0}))
+    assert already_emitted(failed, record(instance_id=7, status="fail"))
+    assert not already_emitted(failed, record(instance_id=7, status="success", force_success=True))
+    assert not already_emitted(failed, record(instance_id=7, status="fail", ignore_success=True))
+    assert not already_emitted(held, record(instance_id=7, status="fail"))  # not failed then
 
 
 @given(
@@ -383,7 +392,21 @@ def test_auto_reads_per_job_when_the_listing_keeps_failing_and_stops_when_thrott
 
 @pytest.mark.parametrize(
     "value",
-    [None, [], [1, 2], [1, 2, "3"], [5, 5, 9], [9, 5, 10], [True, 2, 3], "1,2,3", {"a": 1}, [1.5, 2, 3]],
+    [
+        None,
+        [],
+        [1, 2],
+        [1, 2, 3],  # no list of the runs it found failed: it cannot tell a forced success
+        [1, 2, 3, "x"],
+        [1, 2, 3, [["7", 1]]],
+        [1, 2, 3, [[7]]],
+        [5, 5, 9, []],
+        [9, 5, 10, []],
+        [True, 2, 3, []],
+        "1,2,3",
+        {"a": 1},
+        [1.5, 2, 3, []],
+    ],
 )
 def test_a_read_claim_of_any_other_shape_is_ignored(value: Any) -> None:
     """A state file is input like any other: a claim that is not three integers, in order, says
@@ -431,6 +454,11 @@ def test_a_claim_moves_with_the_windows_and_one_from_the_future_is_dropped() -> 
     state: dict[str, Any] = {}
     moved.write_to(state)
     assert Bookmark.from_state(state).read == moved.read
+    with_failed = Bookmark(read=ReadClaim(0, 10, 20, {5: 2, 3: 0}))
+    state = {}
+    with_failed.write_to(state)
+    assert state["read"] == [0, 10, 20, [[3, 0], [5, 2]]]
+    assert Bookmark.from_state(state).read == with_failed.read
     assert pulled_back(Bookmark(read=ReadClaim(0, 10, 6_000)), sync_started_ms=5_000).read is None
     assert pulled_back(Bookmark(read=old), sync_started_ms=5_000).read == old
 

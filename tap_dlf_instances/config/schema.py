@@ -143,8 +143,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         "emit_unchanged",
         th.BooleanType,
         description="Emit again every instance read in the lookback. Default false: an instance that "
-        "was final before the previous sync began is not emitted again, unless a `force_success` or "
-        "`ignore_success` flag flipped on it later (which only this setting catches).",
+        "was final before the previous sync began, and has not changed since, is not emitted again "
+        "(docs/sync-and-state.md, What is emitted again).",
     ),
     th.Property(
         "status",

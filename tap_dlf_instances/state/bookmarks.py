@@ -8,9 +8,9 @@ A job's bookmark holds two plan times (ms):
   window whose pages fell short of its ``total`` (rows may have been missed), or absent.
 
 - ``newest_plan_time``: the latest plan time of an instance read for the job, in any sync.
-- ``read``: ``[from, to, at]``, plan times ``[from, to)`` that the sync started at ``at`` read
-  in full, one window after the other; what decides which rows need not be emitted again
-  (``state/unchanged.py``).
+- ``read``: ``[from, to, at, failed]``, plan times ``[from, to)`` that the sync started at
+  ``at`` read in full, one window after the other, and the runs it found failed; what decides
+  which rows need not be emitted again (``state/unchanged.py``).
 
 The next sync reads from ``min(min(watermark, newest_plan_time) - lookback, open_since)`` (never
 before ``start_date``; ``newest_plan_time`` counts only within 30 days of the watermark), so instances still running at the last sync are read again with their
@@ -31,7 +31,7 @@ planned later may not exist yet (``after_window``). A stored bookmark past it is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tap_dlf_instances.windows import Window
@@ -56,19 +56,38 @@ def is_open(status: object) -> bool:
 
 @dataclass(frozen=True)
 class ReadClaim:
-    """Every instance planned in ``[start, end)`` was read by the sync that started at ``at``."""
+    """Every instance planned in ``[start, end)`` was read by the sync that started at ``at``;
+    ``failed`` holds the ones that had failed then (instance ID -> ``flag_bits``), the only final
+    runs that can change later without a new time (forced to success, failure ignored)."""
 
     start: int
     end: int
     at: int
+    failed: Mapping[int, int] = field(default_factory=dict)
 
     @classmethod
     def from_state(cls, value: object) -> ReadClaim | None:
-        if isinstance(value, list) and len(value) == 3 and all(_is_int(v) for v in value):
-            start, end, at = value
-            if start < end:
-                return cls(start, end, at)
-        return None
+        """The claim of a state's ``read``: ``[from, to, at, [[id, bits], ...]]``; None for any
+        other shape (it then claims nothing: rows are emitted again, never skipped wrongly)."""
+        if not (isinstance(value, list) and len(value) == 4 and all(_is_int(v) for v in value[:3])):
+            return None
+        start, end, at, pairs = value
+        if start >= end or not isinstance(pairs, list):
+            return None
+        failed: dict[int, int] = {}
+        for pair in pairs:
+            if not (isinstance(pair, list) and len(pair) == 2 and _is_int(pair[0]) and _is_int(pair[1])):
+                return None
+            failed[pair[0]] = pair[1]
+        return cls(start, end, at, failed)
+
+    def to_state(self) -> list[Any]:
+        return [self.start, self.end, self.at, [[iid, bits] for iid, bits in sorted(self.failed.items())]]
+
+
+def flag_bits(record: Mapping[str, Any]) -> int:
+    """A run's ``force_success`` and ``ignore_success`` as one number."""
+    return (record.get("force_success") is True) + 2 * (record.get("ignore_success") is True)
 
 
 @dataclass(frozen=True)
@@ -103,7 +122,7 @@ class Bookmark:
         if self.newest is not None:
             state[NEWEST_KEY] = self.newest
         if self.read is not None:
-            state[READ_KEY] = [self.read.start, self.read.end, self.read.at]
+            state[READ_KEY] = self.read.to_state()
 
 
 def _is_int(value: object) -> bool:

@@ -15,10 +15,14 @@ held it, and it was already final then:
   ``SKEW_MARGIN_MS`` before ``at``: it ended before that sync began, with room for the clocks of
   the server and of the tap to differ; a row without an end time is emitted.
 
+- a failed run is held only if that sync found it failed too, with the same ``force_success``
+  and ``ignore_success`` flags (the claim lists the failed runs it read): forcing a failed run
+  to success, or ignoring its failure, moves none of its times.
+
 That sync then emitted it final, or skipped it by the same rule because the one before had:
-the target holds it. What this cannot see is a change that moves none of the row's times: a
-``force_success`` or ``ignore_success`` flag set on an old final run. ``emit_unchanged`` emits
-the whole lookback again for those who need that.
+the target holds it. What this cannot see is any other change that moves none of the row's
+times (a flag set on a run that had not failed, should the service allow it):
+``emit_unchanged`` emits the whole lookback again for those who need that.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tap_dlf_instances.state.bookmarks import CLOCK_SKEW_MS, FINAL_STATUSES, Bookmark
+from tap_dlf_instances.state.bookmarks import CLOCK_SKEW_MS, FINAL_STATUSES, Bookmark, flag_bits
 
 SKEW_MARGIN_MS = CLOCK_SKEW_MS
 
@@ -46,4 +50,11 @@ def already_emitted(previous: Bookmark, record: Mapping[str, Any]) -> bool:
         return False
     submit = record["submit_time"]
     latest = max(end, start, plan, submit if type(submit) is int else plan)
-    return bool(latest < claim.at - SKEW_MARGIN_MS)
+    if latest >= claim.at - SKEW_MARGIN_MS:
+        return False
+    was_failed = claim.failed.get(record["instance_id"])
+    if record["status"] == "fail" or was_failed is not None:
+        # A failed run may be forced to success, or its failure ignored, without a new time:
+        # held only if it was failed then, and still is, with the same flags.
+        return record["status"] == "fail" and was_failed == flag_bits(record)
+    return True

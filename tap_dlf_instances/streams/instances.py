@@ -6,7 +6,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -31,6 +31,7 @@ from tap_dlf_instances.state.bookmarks import (
     Bookmark,
     ReadClaim,
     after_window,
+    flag_bits,
     is_open,
     open_since_for,
 )
@@ -47,6 +48,10 @@ if TYPE_CHECKING:
 
     from tap_dlf_instances.run_context import ListingPages
 
+#: Failed runs a job's claim lists at most (state/unchanged.py); a job with more keeps the
+#: previous claim instead: its rows are emitted again rather than the STATE growing.
+MAX_FAILED_KEPT = 500
+
 #: Answers to the PatchData list that leave the instances to be read without it: refused
 #: (403), not there (404), a parameter refused (400). Anything else stops the run as usual.
 TOLERATED_PATCH_LIST_STATUSES = frozenset(
@@ -61,10 +66,14 @@ class JobProgress:
     open_since: int | None = None
     newest: int | None = None
     run: tuple[int, int] | None = None  # plan times read in full, window after window
+    failed: dict[int, int] = field(default_factory=dict)  # failed runs of the run: ID -> flags
+    window_failed: dict[int, int] = field(default_factory=dict)  # those of the open window
 
     def saw(self, record: Mapping[str, Any], window: Window) -> None:
         plan_time = record["plan_time"]
-        if is_open(record["status"]):
+        if record["status"] == "fail":
+            self.window_failed[record["instance_id"]] = flag_bits(record)
+        elif is_open(record["status"]):
             pinned = open_since_for(window, plan_time)
             self.open_since = pinned if self.open_since is None else min(self.open_since, pinned)
         self.newest = plan_time if self.newest is None else max(self.newest, plan_time)
@@ -545,8 +554,7 @@ class InstancesStream(PerRecordSpeedups, WindowedStream):
             yield from self._emit_listing(listing)
         if listing is None or job_name in self._run.sub_job_names:
             yield from self._emit_job(job_name)
-        elif job_name not in listing.jobs:
-            pass  # a configured job the workspace does not have (said once, in `_existing`)
+        # else the listing read it, or the workspace lacks it (said once, in `_existing`)
         for child in self._selected_children:
             child.job_done(job_name)
             self.state_manager.is_flushed = False  # the children's state is in the STATE
@@ -610,19 +618,23 @@ class InstancesStream(PerRecordSpeedups, WindowedStream):
         makes the next sync read it again (a rule of the bookmark: re-read, never lose), and
         it breaks this sync's read in full (``run``)."""
         progress = self._progress.setdefault(job_name, JobProgress())
+        window_failed, progress.window_failed = progress.window_failed, {}
         if mismatched:
             start = window.start
             progress.open_since = start if progress.open_since is None else min(progress.open_since, start)
             progress.run = None
-        elif progress.run is not None and progress.run[1] == window.start:
+            progress.failed = {}
+        elif progress.run is not None and progress.run[1] == window.start:  # the run goes on
             progress.run = (progress.run[0], window.end)
-        else:
+            progress.failed.update(window_failed)
+        else:  # a new run: the failed runs of an earlier one are outside its range
             progress.run = (window.start, window.end)
+            progress.failed = window_failed
         synced = self.sync_started_ms
         run = progress.run
-        read = (
-            ReadClaim(run[0], min(run[1], synced), synced) if run and run[0] < min(run[1], synced) else None
-        )
+        read = None
+        if run and run[0] < min(run[1], synced) and len(progress.failed) <= MAX_FAILED_KEPT:
+            read = ReadClaim(run[0], min(run[1], synced), synced, dict(progress.failed))
         after_window(
             window,
             progress.open_since,
