@@ -175,7 +175,9 @@ class Simulator:
 
 def api_requests(stats: dict[str, Any]) -> int:
     per_route: dict[str, int] = stats["requests_per_route"]
-    return sum(count for route, count in per_route.items() if route in ("instances", "v1_instances", "jobs", "job"))
+    return sum(
+        count for route, count in per_route.items() if route in ("instances", "v1_instances", "jobs", "job")
+    )
 
 
 def throttled(stats: dict[str, Any]) -> int:
