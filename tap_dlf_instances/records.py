@@ -232,11 +232,19 @@ class InstanceShaper(RecordShaper):
     def unattributed(self, row: Mapping[str, Any]) -> None:
         """A row of the workspace listing without a job name: no job's bookmark can hold it.
         Dropped and counted as a row without its key."""
+        self._drop("of the workspace listing without a `job_name`", row)
+
+    def _drop(self, what: str, row: Mapping[str, Any]) -> None:
+        """A row dropped: counted (the run summary reports it), the first few described."""
         self.dropped += 1
         if self.dropped <= MAX_DROP_WARNINGS:
             logger.warning(
-                "Skipped a row of the workspace listing without a `job_name`: %s",
+                "Skipped a row %s: %s%s",
+                what,
                 {k: row.get(k) for k in ("instance_id", "plan_time", "status")},
+                " (further ones are only counted, in the run summary)"
+                if self.dropped == MAX_DROP_WARNINGS
+                else "",
             )
 
     def record(self, row: Mapping[str, Any], job_name: str) -> dict[str, Any] | None:
@@ -244,16 +252,7 @@ class InstanceShaper(RecordShaper):
         if record["job_name"] is None:
             record["job_name"] = job_name
         if record["instance_id"] is None or record["plan_time"] is None:
-            self.dropped += 1
-            if self.dropped <= MAX_DROP_WARNINGS:
-                logger.warning(
-                    "Skipped a row of job %r without an integer `instance_id` and `plan_time`: %s%s",
-                    job_name,
-                    {k: row.get(k) for k in ("instance_id", "plan_time", "status")},
-                    " (further ones are only counted, in the run summary)"
-                    if self.dropped == MAX_DROP_WARNINGS
-                    else "",
-                )
+            self._drop(f"of job {job_name!r} without an integer `instance_id` and `plan_time`", row)
             return None
         self.warn_unknown_fields(row)
         return record

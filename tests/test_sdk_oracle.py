@@ -210,11 +210,16 @@ def test_the_model_check_has_teeth() -> None:
 # --- the SDK's own client against the simulator --------------------------------------------
 
 
-def sdk_client(sim: SimulatedDLF) -> DataArtsStudioClient:
-    """AK/SK signing as the SDK does it; the endpoint is the simulator's plain http URL."""
+def oracle_client(client_class: Any, sim: SimulatedDLF) -> Any:
+    """A client of one of Huawei's SDKs (``DataArtsStudioClient``, ``DlfClient``, ``DgcClient``):
+    AK/SK signing as the SDK does it; the endpoint is the simulator's plain http URL."""
     credentials = BasicCredentials(DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_PROJECT_ID)
-    builder = DataArtsStudioClient.new_builder().with_http_config(HttpConfig.get_default_config())
-    client: DataArtsStudioClient = builder.with_credentials(credentials).with_endpoint(sim.url).build()
+    builder = client_class.new_builder().with_http_config(HttpConfig.get_default_config())
+    return builder.with_credentials(credentials).with_endpoint(sim.url).build()
+
+
+def sdk_client(sim: SimulatedDLF) -> DataArtsStudioClient:
+    client: DataArtsStudioClient = oracle_client(DataArtsStudioClient, sim)
     return client
 
 

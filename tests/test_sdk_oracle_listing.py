@@ -15,16 +15,12 @@ import pytest
 import requests
 from dlf_simulator import (
     DEFAULT_WORKSPACE_ID,
-    DEMO_ACCESS_KEY,
     DEMO_PROJECT_ID,
-    DEMO_SECRET_KEY,
     DEMO_TOKEN,
     SimulatedDLF,
 )
-from huaweicloudsdkcore.auth.credentials import BasicCredentials
-from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkdgc.v1 import DgcClient, ListJobInstancesRequest
-from test_sdk_oracle import LOOSE_TYPES, MAY_OMIT, model_problems
+from test_sdk_oracle import LOOSE_TYPES, MAY_OMIT, model_problems, oracle_client
 
 DGC_MODELS = importlib.import_module("huaweicloudsdkdgc.v1.model")
 # The V2 model has the same name: its wire names (snake_case) are added to, not replaced. As
@@ -105,9 +101,7 @@ def test_the_switch_turns_the_route_off(make_sim: Callable[..., SimulatedDLF]) -
 
 
 def dgc_client(sim: SimulatedDLF) -> DgcClient:
-    credentials = BasicCredentials(DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_PROJECT_ID)
-    builder = DgcClient.new_builder().with_http_config(HttpConfig.get_default_config())
-    client: DgcClient = builder.with_credentials(credentials).with_endpoint(sim.url).build()
+    client: DgcClient = oracle_client(DgcClient, sim)
     return client
 
 

@@ -17,18 +17,14 @@ import pytest
 import requests
 from dlf_simulator import (
     DEFAULT_WORKSPACE_ID,
-    DEMO_ACCESS_KEY,
     DEMO_PROJECT_ID,
-    DEMO_SECRET_KEY,
     DEMO_TOKEN,
     REAL_TIME_JOB,
     REAL_TIME_NODES,
     SimulatedDLF,
 )
-from huaweicloudsdkcore.auth.credentials import BasicCredentials
-from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkdlf.v1 import DlfClient, ShowJobInstanceRequest, ShowJobRequest
-from test_sdk_oracle import MAY_OMIT, model_problems
+from test_sdk_oracle import MAY_OMIT, model_problems, oracle_client
 
 V1_MODELS = importlib.import_module("huaweicloudsdkdlf.v1.model")
 
@@ -126,9 +122,7 @@ def test_the_v1_model_check_has_teeth() -> None:
 
 
 def dlf_client(sim: SimulatedDLF) -> DlfClient:
-    credentials = BasicCredentials(DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_PROJECT_ID)
-    builder = DlfClient.new_builder().with_http_config(HttpConfig.get_default_config())
-    client: DlfClient = builder.with_credentials(credentials).with_endpoint(sim.url).build()
+    client: DlfClient = oracle_client(DlfClient, sim)
     return client
 
 

@@ -71,6 +71,32 @@ def _paging(params: Mapping[str, str], max_limit: int, offset_mode: str) -> tupl
     return limit, first_row(offset, limit, offset_mode)
 
 
+def plan_bounds(
+    params: Mapping[str, str], names: tuple[str, str], *, now_ms: int, max_days: float, most: str
+) -> tuple[int, int]:
+    """The bounds of an instances listing (``names``: its low and high parameters): 00:00 UTC
+    today and now when left out; refused when they span more than ``max_days`` (``most``)."""
+    midnight = now_ms - now_ms % DAY_MS  # 00:00:00 UTC today
+    low, high = _int(params, names[0], midnight), _int(params, names[1], now_ms)
+    if high - low > max_days * DAY_MS:
+        raise BadRequestError(
+            f"The time range between {names[0]} and {names[1]} cannot exceed {most}: "
+            f"{_iso(low)} .. {_iso(high)}."
+        )
+    return low, high
+
+
+def instance_filters(params: Mapping[str, str], type_name: str) -> tuple[str | None, int | None]:
+    """The ``status`` and instance type (parameter ``type_name``) filters, checked."""
+    status = params.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise BadRequestError(f"The parameter status is invalid: {status!r}.")
+    instance_type = _int(params, type_name, -1) if type_name in params else None
+    if instance_type is not None and instance_type not in INSTANCE_TYPES:
+        raise BadRequestError(f"The parameter {type_name} is invalid: {instance_type}.")
+    return status, instance_type
+
+
 def instances(
     dataset: Dataset,
     workspace: str,
@@ -83,21 +109,15 @@ def instances(
     max_window_days: float,
 ) -> Reply:
     params = parse_params(raw_query)
-    midnight = now_ms - now_ms % DAY_MS  # 00:00:00 UTC today
-    min_time = _int(params, "min_plan_time", midnight)
-    max_time = _int(params, "max_plan_time", now_ms)
-    if max_time - min_time > max_window_days * DAY_MS:
-        raise BadRequestError(
-            "The time range between min_plan_time and max_plan_time cannot exceed one month "
-            f"({max_window_days:g} days): {_iso(min_time)} .. {_iso(max_time)}."
-        )
+    min_time, max_time = plan_bounds(
+        params,
+        ("min_plan_time", "max_plan_time"),
+        now_ms=now_ms,
+        max_days=max_window_days,
+        most=f"one month ({max_window_days:g} days)",
+    )
     limit, start_row = _paging(params, 1000, offset_mode)
-    status = params.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise BadRequestError(f"The parameter status is invalid: {status!r}.")
-    instance_type = _int(params, "instance_type", -1) if "instance_type" in params else None
-    if instance_type is not None and instance_type not in INSTANCE_TYPES:
-        raise BadRequestError(f"The parameter instance_type is invalid: {instance_type}.")
+    status, instance_type = instance_filters(params, "instance_type")
     query = InstanceQuery(
         min_time=min_time,
         max_time=max_time,

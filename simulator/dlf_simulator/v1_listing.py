@@ -19,16 +19,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from dlf_simulator.api import (
-    DAY_MS,
-    BadRequestError,
-    Reply,
-    _int,
-    _iso,
-    _paging,
-    parse_params,
-)
-from dlf_simulator.dataset import INSTANCE_TYPES, STATUSES, Dataset, Instance, InstanceQuery, select
+from dlf_simulator.api import Reply, _paging, instance_filters, parse_params, plan_bounds
+from dlf_simulator.dataset import Dataset, Instance, InstanceQuery, select
 from dlf_simulator.v1 import job_nodes
 
 #: V2 wire name -> V1 wire name (``JobInstance.attribute_map`` of huaweicloudsdkdgc).
@@ -87,21 +79,15 @@ def list_job_instances(
     max_span_days: float,
 ) -> Reply:
     params = parse_params(raw_query)
-    midnight = now_ms - now_ms % DAY_MS
-    min_time = _int(params, "minPlanTime", midnight)
-    max_time = _int(params, "maxPlanTime", now_ms)
-    if max_time - min_time > max_span_days * DAY_MS:
-        raise BadRequestError(
-            "The time range between minPlanTime and maxPlanTime cannot exceed "
-            f"{max_span_days:g} days: {_iso(min_time)} .. {_iso(max_time)}."
-        )
+    min_time, max_time = plan_bounds(
+        params,
+        ("minPlanTime", "maxPlanTime"),
+        now_ms=now_ms,
+        max_days=max_span_days,
+        most=f"{max_span_days:g} days",
+    )
     limit, start_row = _paging(params, 1000, offset_mode)
-    status = params.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise BadRequestError(f"The parameter status is invalid: {status!r}.")
-    instance_type = _int(params, "instanceType", -1) if "instanceType" in params else None
-    if instance_type is not None and instance_type not in INSTANCE_TYPES:
-        raise BadRequestError(f"The parameter instanceType is invalid: {instance_type}.")
+    status, instance_type = instance_filters(params, "instanceType")
     precise = params.get("preciseQuery", "false").lower() == "true"
     query = InstanceQuery(
         min_time=min_time,

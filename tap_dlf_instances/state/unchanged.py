@@ -13,8 +13,7 @@ held it, and it was already final then:
   seen running may report an end before that moment);
 - its status is final, and its latest time (end, start, submit, plan) is more than
   ``SKEW_MARGIN_MS`` before ``at``: it ended before that sync began, with room for the clocks of
-  the server and of the tap to differ; a row without an end time is emitted.
-
+  the server and of the tap to differ; a row without an end time is emitted;
 - a failed run is held only if that sync found it failed too, with the same ``force_success``
   and ``ignore_success`` flags (the claim lists the failed runs it read): forcing a failed run
   to success, or ignoring its failure, moves none of its times.

@@ -7,9 +7,10 @@ missing, so both are always sent. A window ``[a, b)`` is asked for as ``start_ti
 end_time = b`` (the bounds are taken to be strict, as the instances API's are; a server reading
 them as inclusive only sends an edge row twice, which is dropped). Inside a window the tap pages
 with ``offset``/``limit`` as for instances: the same paginator, pages in parallel once ``total``
-is known, pacing, authentication, retries, checks of hostile bodies and of ``total``. ``offset`` is read as the ``offset_mode`` setting says,
-and in ``auto`` it is learnt for this route on its own: the routes have different back ends, and
-the evidence for this one (Huawei's Terraform provider) is a row offset, for instances a page.
+is known, pacing, authentication, retries, checks of hostile bodies and of ``total``. ``offset``
+is read as the ``offset_mode`` setting says, and in ``auto`` it is learnt for this route on its
+own: the routes have different back ends, and the evidence for this one (Huawei's Terraform
+provider) is a row offset, for instances a page.
 
 The bookmark (``replication_key_value``, an ``alarm_time`` in ms) moves to the end of each window
 once its rows are written, never past the moment the sync started; a window whose pages fell short

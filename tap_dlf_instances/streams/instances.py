@@ -217,7 +217,6 @@ class InstancesStream(PerRecordSpeedups, WindowedStream):
     ) -> Callable[[int], tuple[requests.Response, list[dict[str, Any]]]]:
         """Fetches one page of ``unit`` (a job's window, or a window of the workspace listing)
         by the SDK's request path: auth, pacing, retries, checks."""
-        send = self.request_decorator(self._request)
         if isinstance(unit, Window):
             listing = self._listing_reader
 
@@ -230,6 +229,7 @@ class InstancesStream(PerRecordSpeedups, WindowedStream):
 
             return fetch_page
         context: Context = {"job_name": unit.job_name, "window": unit.window}
+        send = self.request_decorator(self._request)
 
         def fetch_job_page(offset: int) -> tuple[requests.Response, list[dict[str, Any]]]:
             response = send(self.prepared_request(context, offset), context)
